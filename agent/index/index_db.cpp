@@ -1,0 +1,532 @@
+// SQLite index: schema, prepared statements and queries; the schema is
+// described in docs/index-schema.md.
+
+#include "agent/index/index_db.h"
+
+#include <functional>
+#include <random>
+
+namespace dmq::index {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS queues(
+    name TEXT PRIMARY KEY,
+    uid INTEGER NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    visibility_ms INTEGER NOT NULL,
+    retention_ms INTEGER NOT NULL,
+    max_size INTEGER NOT NULL,
+    delay_ms INTEGER NOT NULL,
+    next_seq INTEGER NOT NULL,
+    next_lsn INTEGER NOT NULL,
+    applied_segment INTEGER NOT NULL,
+    applied_offset INTEGER NOT NULL,
+    sent INTEGER NOT NULL, received INTEGER NOT NULL,
+    acked INTEGER NOT NULL, released INTEGER NOT NULL,
+    expired INTEGER NOT NULL, purged INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages(
+    uid INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    segment INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    sent_at INTEGER NOT NULL,
+    visible_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL,
+    token INTEGER NOT NULL,
+    in_flight INTEGER NOT NULL,
+    attributes BLOB NOT NULL,
+    PRIMARY KEY(uid, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_by_visible
+    ON messages(uid, visible_at, seq);
+CREATE INDEX IF NOT EXISTS messages_by_segment ON messages(uid, segment);
+CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages(uid, expires_at);
+CREATE TABLE IF NOT EXISTS send_requests(
+    id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    count INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS send_requests_by_age ON send_requests(at);
+)sql";
+
+constexpr const char* kMessageColumns =
+    "seq, segment, offset, size, sent_at, visible_at, expires_at, "
+    "receive_count, token, in_flight, attributes";
+
+message_row read_message(const stmt& s) {
+    message_row m;
+    m.seq = static_cast<std::uint64_t>(s.int_at(0));
+    m.at.segment = static_cast<std::uint64_t>(s.int_at(1));
+    m.at.offset = static_cast<std::uint64_t>(s.int_at(2));
+    m.size = s.int_at(3);
+    m.sent_at = s.int_at(4);
+    m.visible_at = s.int_at(5);
+    m.expires_at = s.int_at(6);
+    m.receive_count = static_cast<std::uint32_t>(s.int_at(7));
+    m.token = static_cast<std::uint32_t>(s.int_at(8));
+    m.in_flight = s.int_at(9) != 0;
+    m.attributes = s.text_at(10);
+    return m;
+}
+
+}  // namespace
+
+result<std::unique_ptr<index_db>> index_db::open(
+    const std::filesystem::path& file) {
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(file.c_str(), &raw,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                 SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    std::unique_ptr<index_db> db(new index_db(raw));
+    if (rc != SQLITE_OK) {
+        return status(errc::io_error, "open index " + file.string() + ": " +
+                                          sqlite3_errstr(rc));
+    }
+
+    // NORMAL is safe here because the queue logs, not the index, are the
+    // durable copy of message state: a commit lost in a power cut is
+    // replayed from the log on the next start.
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+          "PRAGMA foreign_keys=OFF", "PRAGMA busy_timeout=5000"}) {
+        if (auto s = db->exec(pragma); !s) {
+            return s.with_context("open index " + file.string());
+        }
+    }
+    if (auto s = db->exec(kSchema); !s) {
+        return s.with_context("create index schema in " + file.string());
+    }
+    if (auto s = db->prepare_all(); !s) {
+        return s;
+    }
+    return db;
+}
+
+index_db::~index_db() {
+    // close_v2 waits for the member statements, finalized after this body,
+    // before it really closes the connection.
+    sqlite3_close_v2(db_);
+}
+
+status index_db::exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string message = err ? err : sqlite3_errmsg(db_);
+        sqlite3_free(err);
+        return status(errc::io_error, "index: " + message);
+    }
+    return status::ok();
+}
+
+result<stmt> index_db::prepare(const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) {
+        return status(errc::internal, std::string("index: prepare: ") +
+                                          sqlite3_errmsg(db_));
+    }
+    return stmt(db_, s);
+}
+
+status index_db::prepare_all() {
+    struct entry {
+        stmt* target;
+        std::string sql;
+    };
+    std::string cols = kMessageColumns;
+    const entry entries[] = {
+        {&insert_message_,
+         "INSERT OR REPLACE INTO messages(uid, " + cols +
+             ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"},
+        {&set_delivery_,
+         "UPDATE messages SET token=?3, visible_at=?4, receive_count=?5, "
+         "in_flight=1 WHERE uid=?1 AND seq=?2"},
+        {&set_visibility_,
+         "UPDATE messages SET visible_at=?3, in_flight=?4 "
+         "WHERE uid=?1 AND seq=?2"},
+        {&delete_message_, "DELETE FROM messages WHERE uid=? AND seq=?"},
+        {&delete_below_, "DELETE FROM messages WHERE uid=? AND seq<?"},
+        {&visible_,
+         "SELECT " + cols +
+             " FROM messages WHERE uid=?1 AND visible_at<=?2 "
+             "AND expires_at>?2 ORDER BY visible_at, seq LIMIT ?3"},
+        {&message_,
+         "SELECT " + cols + " FROM messages WHERE uid=? AND seq=?"},
+        {&next_visible_,
+         "SELECT MIN(visible_at) FROM messages WHERE uid=? AND visible_at>?"},
+        {&save_progress_,
+         "UPDATE queues SET next_seq=?2, next_lsn=?3, applied_segment=?4, "
+         "applied_offset=?5, sent=?6, received=?7, acked=?8, released=?9, "
+         "expired=?10, purged=?11 WHERE uid=?1"},
+        {&remember_send_,
+         "INSERT INTO send_requests(id, at, uid, first_seq, count) "
+         "VALUES(?1,?2,?3,?4,1) ON CONFLICT(id) DO UPDATE SET "
+         "count=MAX(count, ?4 - first_seq + 1)"},
+        {&find_send_,
+         "SELECT uid, first_seq, count FROM send_requests WHERE id=?"},
+        {&live_segments_, "SELECT DISTINCT segment FROM messages WHERE uid=?"},
+        {&expired_,
+         "SELECT seq FROM messages WHERE uid=?1 AND expires_at<=?2 "
+         "ORDER BY expires_at LIMIT ?3"},
+    };
+    for (const auto& e : entries) {
+        auto s = prepare(e.sql.c_str());
+        if (!s) {
+            return s.error();
+        }
+        *e.target = std::move(*s);
+    }
+    return status::ok();
+}
+
+status index_db::begin() { return exec("BEGIN"); }
+status index_db::commit() { return exec("COMMIT"); }
+status index_db::rollback() { return exec("ROLLBACK"); }
+
+status index_db::checkpoint() {
+    return exec("PRAGMA wal_checkpoint(FULL)");
+}
+
+status index_db::synced(const std::function<status()>& change) {
+    if (auto s = exec("PRAGMA synchronous=FULL; BEGIN"); !s) {
+        return s;
+    }
+    status s = change();
+    s = s ? exec("COMMIT") : (exec("ROLLBACK"), s);
+    exec("PRAGMA synchronous=NORMAL");
+    return s;
+}
+
+result<std::string> index_db::agent_id() {
+    auto select = prepare("SELECT value FROM meta WHERE key='agent_id'");
+    if (!select) {
+        return select.error();
+    }
+    auto row = select->step();
+    if (!row) {
+        return row.error();
+    }
+    if (*row) {
+        return select->text_at(0);
+    }
+
+    std::random_device rd;
+    char id[16];
+    std::snprintf(id, sizeof id, "%08x", rd());
+    std::string agent = std::string("agent-") + id;
+    auto insert = prepare(
+        "INSERT INTO meta(key, value) VALUES('agent_id', ?), "
+        "('schema_version', ?)");
+    if (!insert) {
+        return insert.error();
+    }
+    insert->bind(1, agent).bind(2, std::to_string(kSchemaVersion));
+    if (auto s = synced([&] { return insert->run(); }); !s) {
+        return s;
+    }
+    return agent;
+}
+
+result<std::vector<queue_row>> index_db::load_queues() {
+    auto s = prepare(
+        "SELECT name, uid, created_at, visibility_ms, retention_ms, "
+        "max_size, delay_ms, next_seq, next_lsn, applied_segment, "
+        "applied_offset, sent, received, acked, released, expired, purged "
+        "FROM queues ORDER BY name");
+    if (!s) {
+        return s.error();
+    }
+    std::vector<queue_row> rows;
+    while (true) {
+        auto more = s->step();
+        if (!more) {
+            return more.error();
+        }
+        if (!*more) {
+            break;
+        }
+        queue_row q;
+        q.name = s->text_at(0);
+        q.uid = static_cast<std::uint32_t>(s->int_at(1));
+        q.created_at = s->int_at(2);
+        q.config = {s->int_at(3), s->int_at(4), s->int_at(5), s->int_at(6)};
+        q.next_seq = static_cast<std::uint64_t>(s->int_at(7));
+        q.next_lsn = static_cast<std::uint64_t>(s->int_at(8));
+        q.applied = {static_cast<std::uint64_t>(s->int_at(9)),
+                     static_cast<std::uint64_t>(s->int_at(10))};
+        q.counters = {s->int_at(11), s->int_at(12), s->int_at(13),
+                      s->int_at(14), s->int_at(15), s->int_at(16)};
+        rows.push_back(std::move(q));
+    }
+    return rows;
+}
+
+status index_db::insert_queue(const queue_row& q) {
+    auto s = prepare(
+        "INSERT INTO queues VALUES(?,?,?,?,?,?,?,?,?,?,?,0,0,0,0,0,0)");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, q.name)
+        .bind(2, q.uid)
+        .bind(3, q.created_at)
+        .bind(4, q.config.visibility_ms)
+        .bind(5, q.config.retention_ms)
+        .bind(6, q.config.max_size)
+        .bind(7, q.config.delay_ms)
+        .bind(8, q.next_seq)
+        .bind(9, q.next_lsn)
+        .bind(10, q.applied.segment)
+        .bind(11, q.applied.offset);
+    return synced([&] { return s->run(); });
+}
+
+status index_db::update_config(const queue_row& q) {
+    auto s = prepare(
+        "UPDATE queues SET visibility_ms=?, retention_ms=?, max_size=?, "
+        "delay_ms=? WHERE uid=?");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, q.config.visibility_ms)
+        .bind(2, q.config.retention_ms)
+        .bind(3, q.config.max_size)
+        .bind(4, q.config.delay_ms)
+        .bind(5, q.uid);
+    return synced([&] { return s->run(); });
+}
+
+status index_db::delete_queue(std::uint32_t uid) {
+    auto queue = prepare("DELETE FROM queues WHERE uid=?");
+    auto messages = prepare("DELETE FROM messages WHERE uid=?");
+    auto requests = prepare("DELETE FROM send_requests WHERE uid=?");
+    for (auto* s : {&queue, &messages, &requests}) {
+        if (!*s) {
+            return s->error();
+        }
+        (*s)->bind(1, uid);
+    }
+    return synced([&]() -> status {
+        for (auto* s : {&queue, &messages, &requests}) {
+            if (auto r = (*s)->run(); !r) {
+                return r;
+            }
+        }
+        return status::ok();
+    });
+}
+
+status index_db::save_progress(const queue_row& q) {
+    save_progress_.bind(1, q.uid)
+        .bind(2, q.next_seq)
+        .bind(3, q.next_lsn)
+        .bind(4, q.applied.segment)
+        .bind(5, q.applied.offset)
+        .bind(6, q.counters.sent)
+        .bind(7, q.counters.received)
+        .bind(8, q.counters.acked)
+        .bind(9, q.counters.released)
+        .bind(10, q.counters.expired)
+        .bind(11, q.counters.purged);
+    return save_progress_.run();
+}
+
+status index_db::insert_message(std::uint32_t uid, const message_row& m) {
+    insert_message_.bind(1, uid)
+        .bind(2, m.seq)
+        .bind(3, m.at.segment)
+        .bind(4, m.at.offset)
+        .bind(5, m.size)
+        .bind(6, m.sent_at)
+        .bind(7, m.visible_at)
+        .bind(8, m.expires_at)
+        .bind(9, m.receive_count)
+        .bind(10, m.token)
+        .bind(11, std::int64_t{m.in_flight ? 1 : 0})
+        .bind_blob(12, m.attributes);
+    return insert_message_.run();
+}
+
+status index_db::set_delivery(std::uint32_t uid, std::uint64_t seq,
+                              std::uint32_t token, std::int64_t visible_at,
+                              std::uint32_t receive_count) {
+    set_delivery_.bind(1, uid)
+        .bind(2, seq)
+        .bind(3, token)
+        .bind(4, visible_at)
+        .bind(5, receive_count);
+    return set_delivery_.run();
+}
+
+status index_db::set_visibility(std::uint32_t uid, std::uint64_t seq,
+                                std::int64_t visible_at, bool in_flight) {
+    set_visibility_.bind(1, uid)
+        .bind(2, seq)
+        .bind(3, visible_at)
+        .bind(4, std::int64_t{in_flight ? 1 : 0});
+    return set_visibility_.run();
+}
+
+status index_db::delete_message(std::uint32_t uid, std::uint64_t seq) {
+    delete_message_.bind(1, uid).bind(2, seq);
+    return delete_message_.run();
+}
+
+result<std::int64_t> index_db::delete_messages_below(std::uint32_t uid,
+                                                     std::uint64_t below) {
+    delete_below_.bind(1, uid).bind(2, below);
+    if (auto s = delete_below_.run(); !s) {
+        return s;
+    }
+    return static_cast<std::int64_t>(sqlite3_changes(db_));
+}
+
+result<std::vector<message_row>> index_db::visible(std::uint32_t uid,
+                                                   std::int64_t now,
+                                                   std::int64_t limit) {
+    visible_.bind(1, uid).bind(2, now).bind(3, limit);
+    std::vector<message_row> rows;
+    while (true) {
+        auto more = visible_.step();
+        if (!more || !*more) {
+            visible_.reset();
+            if (!more) {
+                return more.error();
+            }
+            return rows;
+        }
+        rows.push_back(read_message(visible_));
+    }
+}
+
+result<std::optional<message_row>> index_db::message(std::uint32_t uid,
+                                                     std::uint64_t seq) {
+    message_.bind(1, uid).bind(2, seq);
+    auto row = message_.step();
+    std::optional<message_row> out;
+    if (row && *row) {
+        out = read_message(message_);
+    }
+    message_.reset();
+    if (!row) {
+        return row.error();
+    }
+    return out;
+}
+
+result<std::optional<std::int64_t>> index_db::next_visible_at(
+    std::uint32_t uid, std::int64_t now) {
+    next_visible_.bind(1, uid).bind(2, now);
+    auto row = next_visible_.step();
+    std::optional<std::int64_t> out;
+    if (row && *row && !next_visible_.is_null(0)) {
+        out = next_visible_.int_at(0);
+    }
+    next_visible_.reset();
+    if (!row) {
+        return row.error();
+    }
+    return out;
+}
+
+result<queue_counts> index_db::counts(std::uint32_t uid, std::int64_t now) {
+    auto s = prepare(
+        "SELECT "
+        "COALESCE(SUM(visible_at<=?2), 0), "
+        "COALESCE(SUM(visible_at>?2 AND in_flight=1), 0), "
+        "COALESCE(SUM(visible_at>?2 AND in_flight=0), 0), "
+        "COALESCE(SUM(size), 0), MIN(sent_at) "
+        "FROM messages WHERE uid=?1 AND expires_at>?2");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, uid).bind(2, now);
+    auto row = s->step();
+    if (!row) {
+        return row.error();
+    }
+    queue_counts c;
+    c.visible = s->int_at(0);
+    c.in_flight = s->int_at(1);
+    c.delayed = s->int_at(2);
+    c.bytes = s->int_at(3);
+    if (!s->is_null(4)) {
+        c.oldest_sent_at = s->int_at(4);
+    }
+    return c;
+}
+
+result<std::set<std::uint64_t>> index_db::live_segments(std::uint32_t uid) {
+    live_segments_.bind(1, uid);
+    std::set<std::uint64_t> out;
+    while (true) {
+        auto more = live_segments_.step();
+        if (!more || !*more) {
+            live_segments_.reset();
+            if (!more) {
+                return more.error();
+            }
+            return out;
+        }
+        out.insert(static_cast<std::uint64_t>(live_segments_.int_at(0)));
+    }
+}
+
+result<std::vector<std::uint64_t>> index_db::expired(std::uint32_t uid,
+                                                     std::int64_t now,
+                                                     std::int64_t limit) {
+    expired_.bind(1, uid).bind(2, now).bind(3, limit);
+    std::vector<std::uint64_t> out;
+    while (true) {
+        auto more = expired_.step();
+        if (!more || !*more) {
+            expired_.reset();
+            if (!more) {
+                return more.error();
+            }
+            return out;
+        }
+        out.push_back(static_cast<std::uint64_t>(expired_.int_at(0)));
+    }
+}
+
+status index_db::remember_send(const std::string& request_id, std::int64_t at,
+                               std::uint32_t uid, std::uint64_t seq) {
+    remember_send_.bind(1, request_id).bind(2, at).bind(3, uid).bind(4, seq);
+    return remember_send_.run();
+}
+
+result<std::optional<send_request>> index_db::find_send(
+    const std::string& request_id) {
+    find_send_.bind(1, request_id);
+    auto row = find_send_.step();
+    std::optional<send_request> out;
+    if (row && *row) {
+        out = send_request{static_cast<std::uint32_t>(find_send_.int_at(0)),
+                           static_cast<std::uint64_t>(find_send_.int_at(1)),
+                           find_send_.int_at(2)};
+    }
+    find_send_.reset();
+    if (!row) {
+        return row.error();
+    }
+    return out;
+}
+
+status index_db::forget_sends_before(std::int64_t at) {
+    auto s = prepare("DELETE FROM send_requests WHERE at<?");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, at);
+    return s->run();
+}
+
+}  // namespace dmq::index

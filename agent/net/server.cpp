@@ -1,0 +1,327 @@
+// The ROUTER event loop: batching, long polls, reply cache and the commit
+// that makes a batch durable before any of its replies leave.
+
+#include "agent/net/server.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+
+namespace dmq::net {
+
+namespace {
+
+constexpr int kMaxBatchRequests = 1024;
+constexpr std::int64_t kMaxPollMs = 500;
+constexpr std::int64_t kSweepEveryMs = 1'000;
+constexpr std::int64_t kReplyMemoryMs = 10 * 60'000;
+constexpr std::size_t kReplyMemoryBytes = 64 << 20;
+constexpr std::int64_t kMalformedLogEveryMs = 10'000;
+
+// Larger frames are never valid (a body is at most 16 MiB, an envelope at
+// most 4 MiB); ZeroMQ drops such a peer before buffering the frame.
+constexpr std::int64_t kMaxFrameBytes = 18 << 20;
+
+std::string peer_name(const std::string& identity) {
+    static const char* kHex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : identity) {
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+    }
+    return out;
+}
+
+}  // namespace
+
+std::int64_t wall_clock_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+        .count();
+}
+
+server::server(queue::queue_engine& engine, request_router& router,
+               spdlog::logger& log)
+    : engine_(engine),
+      router_(router),
+      log_(log),
+      context_(1),
+      socket_(context_, zmq::socket_type::router) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
+}
+
+result<std::string> server::bind(const std::string& endpoint) {
+    try {
+        socket_.bind(endpoint);
+    } catch (const zmq::error_t& e) {
+        std::string hint = e.num() == EADDRINUSE
+                               ? "; is another agent running? choose "
+                                 "another address with --listen"
+                               : "";
+        return status(errc::io_error,
+                      "listen on " + endpoint + ": " + e.what() + hint);
+    }
+    return socket_.get(zmq::sockopt::last_endpoint);
+}
+
+void server::warn_malformed(const std::string& identity, const status& why,
+                            std::int64_t now) {
+    // A broken or hostile client could send thousands a second.
+    if (now - malformed_logged_at_ < kMalformedLogEveryMs) {
+        ++malformed_suppressed_;
+        return;
+    }
+    log_.warn("net [peer={}]: malformed request: {}; replied {}{}",
+              peer_name(identity), why.message(), wire_code(why.code()),
+              malformed_suppressed_ > 0
+                  ? " (" + std::to_string(malformed_suppressed_) +
+                        " more since the last report)"
+                  : "");
+    malformed_logged_at_ = now;
+    malformed_suppressed_ = 0;
+}
+
+void server::reply_later(const std::string& identity, const proto::reply& r) {
+    outbox_.push_back({identity, r.id, proto::encode_reply(r)});
+}
+
+void server::take_request(std::vector<std::string> frames, std::int64_t now) {
+    std::string identity = std::move(frames.front());
+    frames.erase(frames.begin());
+
+    auto req = proto::decode_request(std::move(frames));
+    if (!req) {
+        warn_malformed(identity, req.error(), now);
+        proto::reply r;
+        r.error = req.error();
+        reply_later(identity, r);
+        return;
+    }
+
+    // A retry: answer as the first time, without doing anything again.
+    if (!req->id.empty()) {
+        if (auto it = replies_.find(req->id); it != replies_.end()) {
+            outbox_.push_back({identity, "", it->second.frames});
+            return;
+        }
+        for (auto& w : waiters_) {
+            if (w.id == req->id) {
+                w.identity = identity;
+                return;
+            }
+        }
+        for (const auto& o : outbox_) {
+            if (o.id == req->id) {
+                outbox_.push_back({identity, "", o.frames});
+                return;
+            }
+        }
+    }
+
+    if (req->op == "cancel") {
+        auto target = proto::fields(req->args).string_or("request", "");
+        proto::reply r;
+        r.id = req->id;
+        r.fields["cancelled"] = target && cancel_waiter(*target);
+        reply_later(identity, r);
+        return;
+    }
+
+    if (auto q = proto::fields(req->args).string_or("queue", ""); q) {
+        dirty_queues_.insert(*q);
+    }
+    routed out = router_.route(*req, now);
+    if (out.park) {
+        auto next = engine_.next_visible_at(out.park->queue, now);
+        std::int64_t wake = std::min(next.value_or(out.park->deadline),
+                                     out.park->deadline);
+        waiters_.push_back({req->id, identity, *out.park, wake});
+        log_.debug("net [queue={} req={}]: receive waits until {}",
+                   out.park->queue, req->id, out.park->deadline);
+        return;
+    }
+    reply_later(identity, out.reply);
+}
+
+bool server::cancel_waiter(const std::string& request_id) {
+    auto it = std::find_if(waiters_.begin(), waiters_.end(),
+                           [&](const waiter& w) { return w.id == request_id; });
+    if (it == waiters_.end()) {
+        return false;
+    }
+    proto::reply empty;
+    empty.id = it->id;
+    empty.fields["messages"] = proto::value_list{};
+    reply_later(it->identity, empty);
+    waiters_.erase(it);
+    return true;
+}
+
+void server::serve_waiters(std::int64_t now, bool shutting_down) {
+    std::vector<waiter> still;
+    for (auto& w : waiters_) {
+        bool due = shutting_down || w.wake_at <= now ||
+                   w.receive.deadline <= now ||
+                   dirty_queues_.count(w.receive.queue) != 0;
+        if (!due) {
+            still.push_back(std::move(w));
+            continue;
+        }
+        parked_receive p = w.receive;
+        if (shutting_down) {
+            p.deadline = now;
+        }
+        auto reply = router_.retry_receive(w.id, p, now);
+        if (reply) {
+            reply_later(w.identity, *reply);
+            continue;
+        }
+        auto next = engine_.next_visible_at(w.receive.queue, now);
+        w.wake_at = std::min(next.value_or(w.receive.deadline),
+                             w.receive.deadline);
+        still.push_back(std::move(w));
+    }
+    waiters_ = std::move(still);
+    dirty_queues_.clear();
+}
+
+std::int64_t server::next_wakeup(std::int64_t now) {
+    std::int64_t at = std::max(now, last_sweep_ + kSweepEveryMs);
+    for (const auto& w : waiters_) {
+        at = std::min(at, w.wake_at);
+    }
+    return at;
+}
+
+void server::remember(const std::string& id,
+                      const std::vector<std::string>& frames,
+                      std::int64_t now) {
+    std::size_t bytes = 0;
+    for (const auto& f : frames) {
+        bytes += f.size();
+    }
+    if (bytes > kReplyMemoryBytes / 4 || replies_.count(id) != 0) {
+        return;
+    }
+    replies_[id] = {now, frames};
+    reply_order_.push_back(id);
+    reply_bytes_ += bytes;
+
+    while (!reply_order_.empty()) {
+        auto it = replies_.find(reply_order_.front());
+        if (it != replies_.end() && now - it->second.at < kReplyMemoryMs &&
+            reply_bytes_ <= kReplyMemoryBytes) {
+            break;
+        }
+        if (it != replies_.end()) {
+            for (const auto& f : it->second.frames) {
+                reply_bytes_ -= f.size();
+            }
+            replies_.erase(it);
+        }
+        reply_order_.pop_front();
+    }
+}
+
+void server::send_frames(const std::string& identity,
+                         const std::vector<std::string>& frames) {
+    try {
+        socket_.send(zmq::buffer(identity), zmq::send_flags::sndmore);
+        for (std::size_t i = 0; i < frames.size(); ++i) {
+            auto more = i + 1 < frames.size() ? zmq::send_flags::sndmore
+                                              : zmq::send_flags::none;
+            socket_.send(zmq::buffer(frames[i]), more);
+        }
+    } catch (const zmq::error_t& e) {
+        log_.warn("net [peer={}]: reply not sent: {}", peer_name(identity),
+                  e.what());
+    }
+}
+
+status server::finish_batch(std::int64_t now) {
+    status committed = engine_.commit_batch();
+    if (!committed) {
+        // Nothing in this batch may be reported as done: the disk did not
+        // confirm it. The caller stops the agent.
+        for (auto& o : outbox_) {
+            proto::reply r;
+            r.id = o.id;
+            r.error = status(errc::io_error,
+                             "agent could not make the change durable: " +
+                                 committed.message());
+            o.frames = proto::encode_reply(r);
+        }
+    }
+    for (const auto& o : outbox_) {
+        if (committed && !o.id.empty()) {
+            remember(o.id, o.frames, now);
+        }
+        send_frames(o.identity, o.frames);
+    }
+    outbox_.clear();
+    return committed;
+}
+
+status server::run(const std::atomic<bool>& stop) {
+    while (!stop.load()) {
+        std::int64_t now = wall_clock_ms();
+        std::int64_t wait =
+            std::clamp<std::int64_t>(next_wakeup(now) - now, 0, kMaxPollMs);
+        zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+        try {
+            zmq::poll(items, 1, std::chrono::milliseconds(wait));
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) {
+                return status(errc::internal,
+                              std::string("poll: ") + e.what());
+            }
+            continue;
+        }
+
+        now = wall_clock_ms();
+        for (int i = 0; i < kMaxBatchRequests && !stop.load(); ++i) {
+            std::vector<zmq::message_t> parts;
+            std::optional<std::size_t> got;
+            try {
+                got = zmq::recv_multipart(socket_, std::back_inserter(parts),
+                                          zmq::recv_flags::dontwait);
+            } catch (const zmq::error_t& e) {
+                if (e.num() == EINTR) {
+                    break;
+                }
+                return status(errc::internal,
+                              std::string("receive: ") + e.what());
+            }
+            if (!got || parts.empty()) {
+                break;
+            }
+            std::vector<std::string> frames;
+            frames.reserve(parts.size());
+            for (auto& p : parts) {
+                frames.push_back(p.to_string());
+            }
+            take_request(std::move(frames), now);
+        }
+
+        serve_waiters(now, false);
+        if (now - last_sweep_ >= kSweepEveryMs) {
+            last_sweep_ = now;
+            if (auto s = engine_.sweep(now); !s) {
+                log_.error("queue: housekeeping failed: {}; retrying in 1s",
+                           s.message());
+            }
+        }
+        if (auto s = finish_batch(now); !s) {
+            return s;
+        }
+    }
+
+    // Stopping: answer long polls with nothing rather than leave clients
+    // waiting for an agent that is gone.
+    std::int64_t now = wall_clock_ms();
+    serve_waiters(now, true);
+    return finish_batch(now);
+}
+
+}  // namespace dmq::net

@@ -1,0 +1,91 @@
+// The agent's network front: one ZeroMQ ROUTER socket served by a single
+// event loop thread. Each turn of the loop takes every request that has
+// arrived (a batch), routes them, lets parked long polls retry, runs
+// housekeeping, commits the batch with one fsync, and only then sends the
+// replies. Also remembers recent replies by request id, so that a retried
+// request gets the first answer again.
+// Lifecycle: made by main(), run() until the stop flag is set.
+
+#pragma once
+
+#include "agent/net/request_router.h"
+#include "common/status.h"
+
+#include <spdlog/logger.h>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <atomic>
+#include <deque>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace dmq::net {
+
+class server {
+public:
+    server(queue::queue_engine& engine, request_router& router,
+           spdlog::logger& log);
+
+    // Binds the socket; the error names the address and the cause.
+    // Returns the endpoint actually bound (port 0 becomes a real port).
+    result<std::string> bind(const std::string& endpoint);
+
+    // Serves until `stop` becomes true, then finishes the batch at hand,
+    // answers parked receives with nothing, and returns. An error means
+    // the agent could not keep its durability promise and must exit.
+    status run(const std::atomic<bool>& stop);
+
+private:
+    struct waiter {
+        std::string id;
+        std::string identity;
+        parked_receive receive;
+        std::int64_t wake_at = 0;  // next time a message may be visible
+    };
+    struct outgoing {
+        std::string identity;
+        std::string id;
+        std::vector<std::string> frames;
+    };
+    struct cached_reply {
+        std::int64_t at = 0;
+        std::vector<std::string> frames;
+    };
+
+    void take_request(std::vector<std::string> frames, std::int64_t now);
+    void reply_later(const std::string& identity, const proto::reply& r);
+    void warn_malformed(const std::string& identity, const status& why,
+                        std::int64_t now);
+    void serve_waiters(std::int64_t now, bool only_due);
+    bool cancel_waiter(const std::string& request_id);
+    std::int64_t next_wakeup(std::int64_t now);
+    status finish_batch(std::int64_t now);
+    void remember(const std::string& id, const std::vector<std::string>& f,
+                  std::int64_t now);
+    void send_frames(const std::string& identity,
+                     const std::vector<std::string>& frames);
+
+    queue::queue_engine& engine_;
+    request_router& router_;
+    spdlog::logger& log_;
+    zmq::context_t context_;
+    zmq::socket_t socket_;
+
+    std::vector<waiter> waiters_;  // in arrival order
+    std::set<std::string> dirty_queues_;  // touched in this batch
+    std::vector<outgoing> outbox_;
+    std::unordered_map<std::string, cached_reply> replies_;
+    std::deque<std::string> reply_order_;
+    std::size_t reply_bytes_ = 0;
+    std::int64_t last_sweep_ = 0;
+    std::int64_t malformed_logged_at_ = 0;
+    std::int64_t malformed_suppressed_ = 0;
+};
+
+// Milliseconds since the Unix epoch, the clock of every persisted time.
+std::int64_t wall_clock_ms();
+
+}  // namespace dmq::net

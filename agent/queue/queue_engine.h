@@ -1,0 +1,181 @@
+// The queue engine: every operation on queues and messages, on top of the
+// per-queue logs (agent/storage) and the index (agent/index). Each state
+// change is first appended to the queue's log as a state record and then
+// applied to the index by the same function that recovery uses, so the log
+// alone can rebuild the state.
+//
+// Lifecycle: open() recovers every queue and returns the engine; the agent
+// closes it at shutdown after a final commit_batch(). Threading: only the
+// agent's event loop thread may call it.
+//
+// Batches: operations that change state join the current batch (opened
+// lazily). Rule: nothing a batch did may be reported to a client before
+// commit_batch() has returned ok; that is what makes one fsync serve every
+// request in the batch. Queue create, update and delete commit the open
+// batch first and are durable when they return.
+
+#pragma once
+
+#include "agent/index/index_db.h"
+#include "agent/queue/state_records.h"
+#include "agent/storage/queue_log.h"
+#include "common/status.h"
+
+#include <spdlog/logger.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace dmq::queue {
+
+constexpr std::int64_t kMaxBodyLimit = 16 << 20;  // max_size may not exceed
+
+struct engine_options {
+    std::filesystem::path data_dir;
+    std::uint64_t segment_bytes = 64ULL << 20;
+};
+
+// Optional fields of a create or update; unset means default or unchanged.
+struct config_change {
+    std::optional<std::int64_t> visibility_ms;
+    std::optional<std::int64_t> retention_ms;
+    std::optional<std::int64_t> max_size;
+    std::optional<std::int64_t> delay_ms;
+};
+
+struct queue_info {
+    index::queue_row row;
+    index::queue_counts counts;
+};
+
+struct outgoing_message {
+    std::string body;
+    std::string attributes;  // msgpack map, or empty
+    std::optional<std::int64_t> delay_ms;
+};
+
+struct delivered_message {
+    std::string id;
+    std::string receipt;  // empty for a peek
+    std::uint32_t receive_count = 0;
+    std::int64_t sent_at = 0;
+    std::string attributes;
+    std::string body;
+};
+
+struct recovery_summary {
+    std::size_t queues = 0;
+    storage::recovery_report log;
+};
+
+class queue_engine {
+public:
+    static result<std::unique_ptr<queue_engine>> open(
+        const engine_options& options, spdlog::logger& log,
+        recovery_summary& summary);
+
+    const std::string& agent_id() const { return agent_id_; }
+    std::size_t queue_count() const { return queues_.size(); }
+
+    // Durably ends the current batch: syncs every log it appended to, then
+    // commits the index. On error the agent must stop: what the batch
+    // wrote may or may not be on disk.
+    status commit_batch();
+
+    result<queue_info> create_queue(const std::string& name,
+                                    const config_change& change,
+                                    std::int64_t now);
+    result<queue_info> update_queue(const std::string& name,
+                                    const config_change& change,
+                                    std::int64_t now);
+    status delete_queue(const std::string& name, bool force,
+                        std::int64_t now);
+    result<std::int64_t> purge_queue(const std::string& name);
+    result<queue_info> info(const std::string& name, std::int64_t now);
+    result<std::vector<queue_info>> list(std::int64_t now);
+
+    result<std::vector<std::string>> send(const std::string& name,
+                                          const std::string& request_id,
+                                          std::vector<outgoing_message> batch,
+                                          std::int64_t now);
+    result<std::vector<delivered_message>> receive(
+        const std::string& name, std::int64_t max,
+        std::optional<std::int64_t> visibility_ms, std::int64_t now);
+    result<std::vector<delivered_message>> peek(const std::string& name,
+                                                std::int64_t max,
+                                                std::int64_t now);
+    status ack(const std::string& name, const std::string& receipt);
+    status release(const std::string& name, const std::string& receipt,
+                   std::int64_t delay_ms, std::int64_t now);
+    result<std::int64_t> extend(const std::string& name,
+                                const std::string& receipt,
+                                std::int64_t visibility_ms, std::int64_t now);
+
+    // When the next message of the queue becomes visible after `now`.
+    std::optional<std::int64_t> next_visible_at(const std::string& name,
+                                                std::int64_t now);
+
+    // Name of an existing queue close to `name`, or empty.
+    std::string suggest(const std::string& name) const;
+
+    // Housekeeping: drops messages past their retention, removes segments
+    // no message refers to, forgets old send request ids.
+    status sweep(std::int64_t now);
+
+private:
+    struct queue_state {
+        index::queue_row row;
+        std::unique_ptr<storage::queue_log> log;
+        bool touched = false;  // appended to in the open batch
+    };
+
+    queue_engine(engine_options options, spdlog::logger& log,
+                 std::unique_ptr<index::index_db> index);
+
+    status recover(recovery_summary& summary);
+    status recover_queue(queue_state& q, recovery_summary& summary);
+    status finish_interrupted_deletes();
+    std::filesystem::path queue_dir(std::uint32_t uid) const;
+
+    result<queue_state*> find(const std::string& name);
+    status ensure_batch();
+    status append_and_apply(queue_state& q, const state_record& rec,
+                            std::string_view body = {});
+    status apply(queue_state& q, const state_record& rec,
+                 storage::log_position at, std::uint64_t lsn);
+    result<index::message_row> current_delivery(queue_state& q,
+                                                const std::string& receipt);
+    result<std::string> read_body(queue_state& q,
+                                  const index::message_row& m);
+    status expire_messages(queue_state& q, std::int64_t now);
+    status remove_unused_segments();
+    status validate_config(const index::queue_config& c) const;
+
+    engine_options options_;
+    spdlog::logger& log_;
+    std::unique_ptr<index::index_db> index_;
+    std::string agent_id_;
+    std::map<std::string, queue_state, std::less<>> queues_;
+    bool in_batch_ = false;
+    std::mt19937 rng_;
+    std::int64_t last_segment_sweep_ = 0;
+    std::int64_t last_request_sweep_ = 0;
+};
+
+// Message ids and receipts; formats in docs/protocol.md.
+std::string format_message_id(std::uint32_t uid, std::uint64_t seq);
+std::string format_receipt(std::uint32_t uid, std::uint64_t seq,
+                           std::uint32_t token);
+struct parsed_receipt {
+    std::uint32_t uid = 0;
+    std::uint64_t seq = 0;
+    std::uint32_t token = 0;
+};
+std::optional<parsed_receipt> parse_receipt(std::string_view text);
+
+}  // namespace dmq::queue

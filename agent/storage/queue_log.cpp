@@ -1,0 +1,249 @@
+// Segment management for one queue's log: open, replay with torn-tail
+// repair, append with rolling, and removal of segments nothing refers to.
+
+#include "agent/storage/queue_log.h"
+
+#include <algorithm>
+#include <fstream>
+#include <system_error>
+
+namespace dmq::storage {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Keeps damaged bytes instead of deleting them: recovery must never destroy
+// data an operator might still want to inspect.
+status quarantine_tail(segment_file& seg, std::uint64_t from,
+                       std::uint64_t& bytes) {
+    bytes = seg.size() - from;
+    std::ifstream in(seg.path(), std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(from));
+    std::string tail(bytes, '\0');
+    in.read(tail.data(), static_cast<std::streamsize>(bytes));
+
+    fs::path out_path = seg.path();
+    out_path += ".tail";
+    std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+    out.write(tail.data(), static_cast<std::streamsize>(tail.size()));
+    out.close();
+    if (!out) {
+        return status(errc::io_error,
+                      "save damaged tail to " + out_path.string() +
+                          ": write failed");
+    }
+    return seg.truncate(from);
+}
+
+}  // namespace
+
+queue_log::queue_log(fs::path dir, std::uint64_t segment_bytes,
+                     spdlog::logger& log)
+    : dir_(std::move(dir)), segment_bytes_(segment_bytes), log_(log) {}
+
+result<std::unique_ptr<queue_log>> queue_log::open(
+    const fs::path& dir, std::uint64_t segment_bytes, spdlog::logger& log,
+    recovery_report& report) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        return status(errc::io_error,
+                      "create queue directory " + dir.string() + ": " +
+                          ec.message());
+    }
+    std::unique_ptr<queue_log> q(new queue_log(dir, segment_bytes, log));
+
+    std::vector<std::uint64_t> seqs;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        std::uint64_t seq = 0;
+        if (parse_segment_file_name(entry.path().filename().string(), seq)) {
+            seqs.push_back(seq);
+        }
+    }
+    if (ec) {
+        return status(errc::io_error,
+                      "list queue directory " + dir.string() + ": " +
+                          ec.message());
+    }
+    std::sort(seqs.begin(), seqs.end());
+
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+        fs::path path = dir / segment_file_name(seqs[i]);
+        auto seg = segment_file::open(path);
+        bool newest = i + 1 == seqs.size();
+        if (!seg && seg.error().code() == errc::corrupt_data && newest) {
+            // Created but never written (or zero-filled by a crash): it can
+            // hold no acknowledged record, since every record follows a
+            // valid header that was synced when the segment was made.
+            fs::path aside = path;
+            aside += ".corrupt";
+            fs::rename(path, aside, ec);
+            log.warn("recovery [dir={}]: {}; moved it to {}", dir.string(),
+                     seg.error().message(), aside.filename().string());
+            ++report.files_quarantined;
+            continue;
+        }
+        if (!seg) {
+            return seg.error();
+        }
+        q->segments_.push_back(std::move(*seg));
+    }
+
+    if (q->segments_.empty()) {
+        auto seg = segment_file::create(dir / segment_file_name(1), 1);
+        if (!seg) {
+            return seg.error();
+        }
+        q->segments_.push_back(std::move(*seg));
+    }
+    report.segments += q->segments_.size();
+    return q;
+}
+
+status queue_log::replay(log_position from, const visitor& visit,
+                         recovery_report& report) {
+    for (std::size_t i = 0; i < segments_.size(); ++i) {
+        segment_file& seg = segments_[i];
+        if (seg.seq() < from.segment) {
+            continue;
+        }
+        std::uint64_t start = seg.seq() == from.segment
+                                  ? std::max(from.offset, kSegmentHeaderBytes)
+                                  : kSegmentHeaderBytes;
+        auto scanned = seg.scan(start, [&](std::uint64_t offset,
+                                           const record& rec) {
+            ++report.records_replayed;
+            return visit({seg.seq(), offset}, rec);
+        });
+        if (!scanned) {
+            return scanned.error();
+        }
+        if (scanned->stop == scan_stop::end_of_file) {
+            continue;
+        }
+
+        bool newest = i + 1 == segments_.size();
+        if (!newest) {
+            return status(errc::corrupt_data,
+                          seg.path().string() + ": " + scanned->reason +
+                              " at offset " +
+                              std::to_string(scanned->valid_end) +
+                              " in a sealed segment; acknowledged messages "
+                              "may be damaged, so the agent will not start. "
+                              "Restore this file from a replica or backup, "
+                              "or move it away to accept the loss");
+        }
+        std::uint64_t bytes = 0;
+        if (auto s = quarantine_tail(seg, scanned->valid_end, bytes); !s) {
+            return s;
+        }
+        report.bytes_truncated += bytes;
+        log_.warn(
+            "recovery [seg={}]: {} at offset {}; cut {} bytes of torn tail "
+            "(saved in {}.tail); they were never acknowledged",
+            seg.path().string(), scanned->reason, scanned->valid_end, bytes,
+            seg.path().filename().string());
+    }
+    return status::ok();
+}
+
+status queue_log::roll() {
+    if (auto s = active().sync(); !s) {
+        return s;
+    }
+    std::uint64_t next = active().seq() + 1;
+    auto seg = segment_file::create(dir_ / segment_file_name(next), next);
+    if (!seg) {
+        return seg.error();
+    }
+    segments_.push_back(std::move(*seg));
+    log_.debug("storage [dir={}]: rolled to segment {}", dir_.string(), next);
+    return status::ok();
+}
+
+result<log_position> queue_log::append(std::uint8_t type, std::uint64_t lsn,
+                                       std::string_view part1,
+                                       std::string_view part2) {
+    std::uint64_t bytes = kRecordHeaderBytes + part1.size() + part2.size();
+    if (active().size() > kSegmentHeaderBytes &&
+        active().size() + bytes > segment_bytes_) {
+        if (auto s = roll(); !s) {
+            return s;
+        }
+    }
+    needs_sync_ = true;
+    std::uint64_t offset = active().append(type, lsn, part1, part2);
+    return log_position{active().seq(), offset};
+}
+
+status queue_log::sync() {
+    if (!needs_sync_) {
+        return status::ok();
+    }
+    if (auto s = active().sync(); !s) {
+        return s;
+    }
+    needs_sync_ = false;
+    return status::ok();
+}
+
+result<record> queue_log::read(log_position at) {
+    auto it = std::lower_bound(
+        segments_.begin(), segments_.end(), at.segment,
+        [](const segment_file& s, std::uint64_t seq) { return s.seq() < seq; });
+    if (it == segments_.end() || it->seq() != at.segment) {
+        return status(errc::corrupt_data,
+                      "segment " + std::to_string(at.segment) + " of " +
+                          dir_.string() + " is missing");
+    }
+    return it->read(at.offset);
+}
+
+log_position queue_log::end() const {
+    return {segments_.back().seq(), segments_.back().size()};
+}
+
+result<std::size_t> queue_log::remove_segments_except(
+    const std::set<std::uint64_t>& live) {
+    std::size_t removed = 0;
+    std::vector<segment_file> kept;
+    for (std::size_t i = 0; i < segments_.size(); ++i) {
+        bool active_segment = i + 1 == segments_.size();
+        if (active_segment || live.count(segments_[i].seq()) != 0) {
+            kept.push_back(std::move(segments_[i]));
+            continue;
+        }
+        std::error_code ec;
+        fs::remove(segments_[i].path(), ec);
+        if (ec) {
+            // Keep going: a file we failed to remove costs only disk space.
+            log_.error("storage [seg={}]: remove failed: {}; will retry",
+                       segments_[i].path().string(), ec.message());
+            kept.push_back(std::move(segments_[i]));
+            continue;
+        }
+        ++removed;
+    }
+    segments_ = std::move(kept);
+    if (removed > 0) {
+        if (auto s = sync_directory(dir_); !s) {
+            return s;
+        }
+    }
+    return removed;
+}
+
+status queue_log::destroy() {
+    segments_.clear();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    if (ec) {
+        return status(errc::io_error,
+                      "remove queue directory " + dir_.string() + ": " +
+                          ec.message());
+    }
+    return status::ok();
+}
+
+}  // namespace dmq::storage
