@@ -91,9 +91,9 @@ parse_outcome parse_config(int argc, char** argv) {
 result<std::string> listen_endpoint(const std::string& listen) {
     auto colon = listen.rfind(':');
     auto bad = [&] {
-        return status(errc::bad_request,
-                      "--listen '" + listen +
-                          "': use HOST:PORT, such as 127.0.0.1:7420");
+        return status(
+            errc::bad_request,
+            "--listen '" + listen + "': use HOST:PORT, such as 127.0.0.1:7420");
     };
     if (colon == std::string::npos || colon == 0) {
         return bad();
@@ -101,8 +101,8 @@ result<std::string> listen_endpoint(const std::string& listen) {
     std::string host = listen.substr(0, colon);
     std::string port = listen.substr(colon + 1);
     unsigned value = 0;
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(),
-                                   value);
+    auto [p, ec] =
+        std::from_chars(port.data(), port.data() + port.size(), value);
     if (ec != std::errc() || p != port.data() + port.size() || value > 65535) {
         return bad();
     }

@@ -19,17 +19,16 @@ result<data_dir> data_dir::lock(const fs::path& path) {
     std::error_code ec;
     fs::create_directories(path, ec);
     if (ec) {
-        return status(errc::io_error, "data directory " + path.string() +
-                                          ": " + ec.message());
+        return status(errc::io_error,
+                      "data directory " + path.string() + ": " + ec.message());
     }
     fs::path abs = fs::absolute(path, ec);
 
     fs::path lock_file = abs / "LOCK";
     int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        return errno_status("data directory " + abs.string() +
-                                " is not writable",
-                            errno);
+        return errno_status(
+            "data directory " + abs.string() + " is not writable", errno);
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         std::string holder;
@@ -47,9 +46,8 @@ result<data_dir> data_dir::lock(const fs::path& path) {
         ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
         int err = errno;
         ::close(fd);
-        return errno_status("data directory " + abs.string() +
-                                " is not writable",
-                            err);
+        return errno_status(
+            "data directory " + abs.string() + " is not writable", err);
     }
     return data_dir(abs, fd);
 }

@@ -18,7 +18,9 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-void on_stop_signal(int) { g_stop.store(true); }
+void on_stop_signal(int) {
+    g_stop.store(true);
+}
 
 void install_signal_handlers() {
     struct sigaction sa {};
@@ -50,12 +52,12 @@ void log_startup(spdlog::logger& log, const dmq::agent::agent_config& c,
     }
 }
 
-void log_recovery(spdlog::logger& log,
-                  const dmq::queue::recovery_summary& r) {
-    log.info("recovery: {} queues, {} segments, {} log records re-indexed, "
-             "{} bytes of torn tail cut, {} files quarantined",
-             r.queues, r.log.segments, r.log.records_replayed,
-             r.log.bytes_truncated, r.log.files_quarantined);
+void log_recovery(spdlog::logger& log, const dmq::queue::recovery_summary& r) {
+    log.info(
+        "recovery: {} queues, {} segments, {} log records re-indexed, "
+        "{} bytes of torn tail cut, {} files quarantined",
+        r.queues, r.log.segments, r.log.records_replayed, r.log.bytes_truncated,
+        r.log.files_quarantined);
 }
 
 }  // namespace
@@ -90,8 +92,8 @@ int main(int argc, char** argv) {
 
     queue::recovery_summary recovered;
     auto engine = queue::queue_engine::open(
-        {dir->path(), config.segment_bytes}, agent::logger("storage"),
-        recovered);
+        {dir->path(), config.segment_bytes}, agent::logger("queue"),
+        agent::logger("storage"), recovered);
     if (!engine) {
         log.critical("recovery failed: {}", engine.error().message());
         return fail(engine.error());
@@ -114,9 +116,10 @@ int main(int argc, char** argv) {
              *bound, dir->path().string());
 
     if (auto s = server.run(g_stop); !s) {
-        log.critical("stopping: {}; acknowledged messages are safe on disk, "
-                     "but the last batch was not acknowledged",
-                     s.message());
+        log.critical(
+            "stopping: {}; acknowledged messages are safe on disk, "
+            "but the last batch was not acknowledged",
+            s.message());
         return 1;
     }
     log.info("agent {} stopped cleanly", (*engine)->agent_id());

@@ -16,8 +16,8 @@ struct unit {
 };
 
 constexpr std::array kDurationUnits = {
-    unit{"ms", 1},         unit{"s", 1000},          unit{"m", 60'000},
-    unit{"h", 3'600'000},  unit{"d", 86'400'000},
+    unit{"ms", 1},        unit{"s", 1000},       unit{"m", 60'000},
+    unit{"h", 3'600'000}, unit{"d", 86'400'000},
 };
 
 constexpr std::array kSizeUnits = {

@@ -33,7 +33,8 @@ void pack(packer& pk, const value& v) {
         pk.pack_map(static_cast<std::uint32_t>(map->size()));
         for (const auto& [key, item] : *map) {
             pk.pack_str(static_cast<std::uint32_t>(key.size()));
-            pk.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
+            pk.pack_str_body(key.data(),
+                             static_cast<std::uint32_t>(key.size()));
             pack(pk, item);
         }
     }
@@ -44,52 +45,52 @@ result<value> convert(const msgpack::object& o, int depth) {
         return status(errc::bad_request, "envelope nests too deeply");
     }
     switch (o.type) {
-    case msgpack::type::NIL:
-        return value();
-    case msgpack::type::BOOLEAN:
-        return value(o.via.boolean);
-    case msgpack::type::POSITIVE_INTEGER:
-        if (o.via.u64 > static_cast<std::uint64_t>(INT64_MAX)) {
-            return status(errc::bad_request, "integer out of range");
-        }
-        return value(static_cast<std::int64_t>(o.via.u64));
-    case msgpack::type::NEGATIVE_INTEGER:
-        return value(o.via.i64);
-    case msgpack::type::STR:
-        return value(std::string(o.via.str.ptr, o.via.str.size));
-    case msgpack::type::BIN:
-        return value(std::string(o.via.bin.ptr, o.via.bin.size));
-    case msgpack::type::ARRAY: {
-        value_list list;
-        list.reserve(o.via.array.size);
-        for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
-            auto item = convert(o.via.array.ptr[i], depth + 1);
-            if (!item) {
-                return item.error();
+        case msgpack::type::NIL:
+            return value();
+        case msgpack::type::BOOLEAN:
+            return value(o.via.boolean);
+        case msgpack::type::POSITIVE_INTEGER:
+            if (o.via.u64 > static_cast<std::uint64_t>(INT64_MAX)) {
+                return status(errc::bad_request, "integer out of range");
             }
-            list.push_back(std::move(*item));
-        }
-        return value(std::move(list));
-    }
-    case msgpack::type::MAP: {
-        value_map map;
-        for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
-            const auto& kv = o.via.map.ptr[i];
-            if (kv.key.type != msgpack::type::STR) {
-                return status(errc::bad_request, "map key is not a string");
+            return value(static_cast<std::int64_t>(o.via.u64));
+        case msgpack::type::NEGATIVE_INTEGER:
+            return value(o.via.i64);
+        case msgpack::type::STR:
+            return value(std::string(o.via.str.ptr, o.via.str.size));
+        case msgpack::type::BIN:
+            return value(std::string(o.via.bin.ptr, o.via.bin.size));
+        case msgpack::type::ARRAY: {
+            value_list list;
+            list.reserve(o.via.array.size);
+            for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
+                auto item = convert(o.via.array.ptr[i], depth + 1);
+                if (!item) {
+                    return item.error();
+                }
+                list.push_back(std::move(*item));
             }
-            auto item = convert(kv.val, depth + 1);
-            if (!item) {
-                return item.error();
-            }
-            map.insert_or_assign(
-                std::string(kv.key.via.str.ptr, kv.key.via.str.size),
-                std::move(*item));
+            return value(std::move(list));
         }
-        return value(std::move(map));
-    }
-    default:
-        return status(errc::bad_request, "unsupported msgpack type");
+        case msgpack::type::MAP: {
+            value_map map;
+            for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+                const auto& kv = o.via.map.ptr[i];
+                if (kv.key.type != msgpack::type::STR) {
+                    return status(errc::bad_request, "map key is not a string");
+                }
+                auto item = convert(kv.val, depth + 1);
+                if (!item) {
+                    return item.error();
+                }
+                map.insert_or_assign(
+                    std::string(kv.key.via.str.ptr, kv.key.via.str.size),
+                    std::move(*item));
+            }
+            return value(std::move(map));
+        }
+        default:
+            return status(errc::bad_request, "unsupported msgpack type");
     }
 }
 
@@ -118,10 +119,10 @@ std::string encode(const value& v) {
 
 result<value> decode(std::string_view bytes) {
     if (bytes.size() > kMaxEnvelopeBytes) {
-        return status(errc::bad_request,
-                      "envelope of " + std::to_string(bytes.size()) +
-                          " bytes is over the limit of " +
-                          std::to_string(kMaxEnvelopeBytes));
+        return status(errc::bad_request, "envelope of " +
+                                             std::to_string(bytes.size()) +
+                                             " bytes is over the limit of " +
+                                             std::to_string(kMaxEnvelopeBytes));
     }
     try {
         // Limits bound what a hostile frame can make the decoder allocate.
@@ -136,9 +137,9 @@ result<value> decode(std::string_view bytes) {
         }
         return convert(handle.get(), 0);
     } catch (const std::exception& e) {
-        return status(errc::bad_request,
-                      std::string("envelope is not valid msgpack: ") +
-                          e.what());
+        return status(
+            errc::bad_request,
+            std::string("envelope is not valid msgpack: ") + e.what());
     }
 }
 
@@ -150,7 +151,9 @@ const value* fields::find(std::string_view key) const {
     return &it->second;
 }
 
-bool fields::has(std::string_view key) const { return find(key) != nullptr; }
+bool fields::has(std::string_view key) const {
+    return find(key) != nullptr;
+}
 
 result<std::string> fields::string(std::string_view key) const {
     const value* v = find(key);
@@ -218,8 +221,7 @@ result<const value_map*> fields::map_or_empty(std::string_view key) const {
 }
 
 std::vector<std::string> encode_request(const std::string& id,
-                                        const std::string& op,
-                                        value_map args,
+                                        const std::string& op, value_map args,
                                         std::vector<std::string> bodies) {
     args.insert_or_assign("v", kProtocolVersion);
     args.insert_or_assign("id", id);

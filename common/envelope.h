@@ -104,8 +104,7 @@ struct request {
 
 // Builds the frames of a request: envelope first, then one per body.
 std::vector<std::string> encode_request(const std::string& id,
-                                        const std::string& op,
-                                        value_map args,
+                                        const std::string& op, value_map args,
                                         std::vector<std::string> bodies = {});
 
 // Decodes a request's frames. bad_request if the envelope is missing or

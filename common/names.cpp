@@ -38,9 +38,9 @@ status validate_queue_name(std::string_view name) {
         return {errc::bad_request, "queue name is empty"};
     }
     if (name.size() > kMaxQueueNameLength) {
-        return {errc::bad_request,
-                "queue name is " + std::to_string(name.size()) +
-                    " characters long: the most is 80"};
+        return {errc::bad_request, "queue name is " +
+                                       std::to_string(name.size()) +
+                                       " characters long: the most is 80"};
     }
     for (char c : name) {
         if (!is_name_char(c)) {

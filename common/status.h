@@ -68,9 +68,7 @@ template <typename T>
 class result {
 public:
     result(T value) : value_(std::move(value)) {}
-    result(status error) : error_(std::move(error)) {
-        assert(!error_.is_ok());
-    }
+    result(status error) : error_(std::move(error)) { assert(!error_.is_ok()); }
 
     bool is_ok() const { return value_.has_value(); }
     explicit operator bool() const { return is_ok(); }

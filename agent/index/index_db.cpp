@@ -81,10 +81,10 @@ message_row read_message(const stmt& s) {
 result<std::unique_ptr<index_db>> index_db::open(
     const std::filesystem::path& file) {
     sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(file.c_str(), &raw,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                 SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc = sqlite3_open_v2(
+        file.c_str(), &raw,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+        nullptr);
     std::unique_ptr<index_db> db(new index_db(raw));
     if (rc != SQLITE_OK) {
         return status(errc::io_error, "open index " + file.string() + ": " +
@@ -129,8 +129,8 @@ status index_db::exec(const char* sql) {
 result<stmt> index_db::prepare(const char* sql) {
     sqlite3_stmt* s = nullptr;
     if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) {
-        return status(errc::internal, std::string("index: prepare: ") +
-                                          sqlite3_errmsg(db_));
+        return status(errc::internal,
+                      std::string("index: prepare: ") + sqlite3_errmsg(db_));
     }
     return stmt(db_, s);
 }
@@ -142,9 +142,8 @@ status index_db::prepare_all() {
     };
     std::string cols = kMessageColumns;
     const entry entries[] = {
-        {&insert_message_,
-         "INSERT OR REPLACE INTO messages(uid, " + cols +
-             ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"},
+        {&insert_message_, "INSERT OR REPLACE INTO messages(uid, " + cols +
+                               ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"},
         {&set_delivery_,
          "UPDATE messages SET token=?3, visible_at=?4, receive_count=?5, "
          "in_flight=1 WHERE uid=?1 AND seq=?2"},
@@ -153,12 +152,10 @@ status index_db::prepare_all() {
          "WHERE uid=?1 AND seq=?2"},
         {&delete_message_, "DELETE FROM messages WHERE uid=? AND seq=?"},
         {&delete_below_, "DELETE FROM messages WHERE uid=? AND seq<?"},
-        {&visible_,
-         "SELECT " + cols +
-             " FROM messages WHERE uid=?1 AND visible_at<=?2 "
-             "AND expires_at>?2 ORDER BY visible_at, seq LIMIT ?3"},
-        {&message_,
-         "SELECT " + cols + " FROM messages WHERE uid=? AND seq=?"},
+        {&visible_, "SELECT " + cols +
+                        " FROM messages WHERE uid=?1 AND visible_at<=?2 "
+                        "AND expires_at>?2 ORDER BY visible_at, seq LIMIT ?3"},
+        {&message_, "SELECT " + cols + " FROM messages WHERE uid=? AND seq=?"},
         {&next_visible_,
          "SELECT MIN(visible_at) FROM messages WHERE uid=? AND visible_at>?"},
         {&save_progress_,
@@ -186,9 +183,15 @@ status index_db::prepare_all() {
     return status::ok();
 }
 
-status index_db::begin() { return exec("BEGIN"); }
-status index_db::commit() { return exec("COMMIT"); }
-status index_db::rollback() { return exec("ROLLBACK"); }
+status index_db::begin() {
+    return exec("BEGIN");
+}
+status index_db::commit() {
+    return exec("COMMIT");
+}
+status index_db::rollback() {
+    return exec("ROLLBACK");
+}
 
 status index_db::checkpoint() {
     return exec("PRAGMA wal_checkpoint(FULL)");
@@ -269,8 +272,8 @@ result<std::vector<queue_row>> index_db::load_queues() {
 }
 
 status index_db::insert_queue(const queue_row& q) {
-    auto s = prepare(
-        "INSERT INTO queues VALUES(?,?,?,?,?,?,?,?,?,?,?,0,0,0,0,0,0)");
+    auto s =
+        prepare("INSERT INTO queues VALUES(?,?,?,?,?,?,?,?,?,?,?,0,0,0,0,0,0)");
     if (!s) {
         return s.error();
     }

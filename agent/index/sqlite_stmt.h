@@ -73,9 +73,7 @@ public:
         sqlite3_clear_bindings(s_);
     }
 
-    std::int64_t int_at(int col) const {
-        return sqlite3_column_int64(s_, col);
-    }
+    std::int64_t int_at(int col) const { return sqlite3_column_int64(s_, col); }
     bool is_null(int col) const {
         return sqlite3_column_type(s_, col) == SQLITE_NULL;
     }

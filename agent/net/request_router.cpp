@@ -52,9 +52,9 @@ result<std::optional<std::int64_t>> duration_arg(const proto::request& req,
         return v.error();
     }
     if (*v < 0 || *v > max_ms) {
-        return status(errc::bad_request,
-                      "field '" + std::string(key) + "' must be between 0 and " +
-                          std::to_string(max_ms));
+        return status(errc::bad_request, "field '" + std::string(key) +
+                                             "' must be between 0 and " +
+                                             std::to_string(max_ms));
     }
     return std::optional<std::int64_t>(*v);
 }
@@ -95,8 +95,9 @@ result<std::string> attributes_arg(const value_map& message) {
         return std::string();
     }
     if ((*attrs)->size() > kMaxAttributes) {
-        return status(errc::bad_request, "a message may have at most 64 "
-                                         "attributes");
+        return status(errc::bad_request,
+                      "a message may have at most 64 "
+                      "attributes");
     }
     std::size_t bytes = 0;
     for (const auto& [k, v] : **attrs) {
@@ -163,11 +164,11 @@ request_router::handlers() {
 
 routed request_router::route(const proto::request& req, std::int64_t now) {
     if (req.version != proto::kProtocolVersion) {
-        return failure(req, status(errc::unsupported_version,
-                                   "protocol version " +
-                                       std::to_string(req.version) +
-                                       " is not supported; this agent "
-                                       "speaks version 1"));
+        return failure(
+            req, status(errc::unsupported_version,
+                        "protocol version " + std::to_string(req.version) +
+                            " is not supported; this agent "
+                            "speaks version 1"));
     }
     auto it = handlers().find(req.op);
     if (it == handlers().end()) {
@@ -253,8 +254,7 @@ routed request_router::queue_purge(const proto::request& req, std::int64_t) {
     return ok(req, {{"purged", *purged}});
 }
 
-routed request_router::queue_list(const proto::request& req,
-                                  std::int64_t now) {
+routed request_router::queue_list(const proto::request& req, std::int64_t now) {
     auto infos = engine_.list(now);
     if (!infos) {
         return failure(req, infos.error());
@@ -269,8 +269,7 @@ routed request_router::queue_list(const proto::request& req,
     return ok(req, {{"queues", std::move(queues)}});
 }
 
-routed request_router::queue_info(const proto::request& req,
-                                  std::int64_t now) {
+routed request_router::queue_info(const proto::request& req, std::int64_t now) {
     auto name = queue_arg(req);
     if (!name) {
         return failure(req, name.error());
@@ -293,11 +292,11 @@ routed request_router::send(const proto::request& req, std::int64_t now) {
     }
     if ((*messages)->size() != req.bodies.size()) {
         return failure(
-            req, status(errc::bad_request,
-                        "'messages' lists " +
-                            std::to_string((*messages)->size()) +
-                            " messages but the request carries " +
-                            std::to_string(req.bodies.size()) + " bodies"));
+            req,
+            status(errc::bad_request,
+                   "'messages' lists " + std::to_string((*messages)->size()) +
+                       " messages but the request carries " +
+                       std::to_string(req.bodies.size()) + " bodies"));
     }
 
     std::vector<queue::outgoing_message> batch;
@@ -310,9 +309,8 @@ routed request_router::send(const proto::request& req, std::int64_t now) {
                                        "map"));
         }
         auto attrs = attributes_arg(*m);
-        auto delay = fields(*m).has("delay_ms")
-                         ? fields(*m).integer("delay_ms")
-                         : result<std::int64_t>(-1);
+        auto delay = fields(*m).has("delay_ms") ? fields(*m).integer("delay_ms")
+                                                : result<std::int64_t>(-1);
         if (!attrs || !delay) {
             return failure(req, !attrs ? attrs.error() : delay.error());
         }
@@ -453,8 +451,8 @@ routed request_router::extend(const proto::request& req, std::int64_t now) {
                                        : visibility.error());
     }
     if (!*visibility) {
-        return failure(req, status(errc::bad_request,
-                                   "missing field 'visibility_ms'"));
+        return failure(
+            req, status(errc::bad_request, "missing field 'visibility_ms'"));
     }
     auto at = engine_.extend(*name, *receipt, **visibility, now);
     if (!at) {
@@ -505,13 +503,18 @@ routed request_router::stats(const proto::request& req, std::int64_t now) {
     value_list queues;
     for (const auto& i : infos) {
         const auto& c = i.row.counters;
-        value_map m{{"name", i.row.name},       {"sent", c.sent},
-                    {"received", c.received},   {"acked", c.acked},
-                    {"released", c.released},   {"expired", c.expired},
-                    {"purged", c.purged},       {"visible", i.counts.visible},
+        value_map m{{"name", i.row.name},
+                    {"sent", c.sent},
+                    {"received", c.received},
+                    {"acked", c.acked},
+                    {"released", c.released},
+                    {"expired", c.expired},
+                    {"purged", c.purged},
+                    {"visible", i.counts.visible},
                     {"in_flight", i.counts.in_flight},
                     {"delayed", i.counts.delayed},
-                    {"bytes", i.counts.bytes},  {"oldest_age_ms", value()}};
+                    {"bytes", i.counts.bytes},
+                    {"oldest_age_ms", value()}};
         if (i.counts.oldest_sent_at) {
             m["oldest_age_ms"] = now - *i.counts.oldest_sent_at;
         }

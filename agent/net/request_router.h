@@ -70,8 +70,7 @@ private:
     routed failure(const proto::request& req, const status& error,
                    const std::string& queue = {});
     proto::reply delivered_reply(
-        const std::string& id,
-        std::vector<queue::delivered_message> messages);
+        const std::string& id, std::vector<queue::delivered_message> messages);
 
     queue::queue_engine& engine_;
     agent_facts facts_;

@@ -134,8 +134,8 @@ void server::take_request(std::vector<std::string> frames, std::int64_t now) {
     routed out = router_.route(*req, now);
     if (out.park) {
         auto next = engine_.next_visible_at(out.park->queue, now);
-        std::int64_t wake = std::min(next.value_or(out.park->deadline),
-                                     out.park->deadline);
+        std::int64_t wake =
+            std::min(next.value_or(out.park->deadline), out.park->deadline);
         waiters_.push_back({req->id, identity, *out.park, wake});
         log_.debug("net [queue={} req={}]: receive waits until {}",
                    out.park->queue, req->id, out.park->deadline);
@@ -178,8 +178,8 @@ void server::serve_waiters(std::int64_t now, bool shutting_down) {
             continue;
         }
         auto next = engine_.next_visible_at(w.receive.queue, now);
-        w.wake_at = std::min(next.value_or(w.receive.deadline),
-                             w.receive.deadline);
+        w.wake_at =
+            std::min(next.value_or(w.receive.deadline), w.receive.deadline);
         still.push_back(std::move(w));
     }
     waiters_ = std::move(still);
@@ -273,8 +273,7 @@ status server::run(const std::atomic<bool>& stop) {
             zmq::poll(items, 1, std::chrono::milliseconds(wait));
         } catch (const zmq::error_t& e) {
             if (e.num() != EINTR) {
-                return status(errc::internal,
-                              std::string("poll: ") + e.what());
+                return status(errc::internal, std::string("poll: ") + e.what());
             }
             continue;
         }

@@ -74,7 +74,7 @@ private:
     zmq::context_t context_;
     zmq::socket_t socket_;
 
-    std::vector<waiter> waiters_;  // in arrival order
+    std::vector<waiter> waiters_;         // in arrival order
     std::set<std::string> dirty_queues_;  // touched in this batch
     std::vector<outgoing> outbox_;
     std::unordered_map<std::string, cached_reply> replies_;

@@ -68,21 +68,23 @@ std::optional<parsed_receipt> parse_receipt(std::string_view text) {
 }
 
 queue_engine::queue_engine(engine_options options, spdlog::logger& log,
+                           spdlog::logger& storage_log,
                            std::unique_ptr<index::index_db> index)
     : options_(std::move(options)),
       log_(log),
+      storage_log_(storage_log),
       index_(std::move(index)),
       rng_(std::random_device{}()) {}
 
 result<std::unique_ptr<queue_engine>> queue_engine::open(
     const engine_options& options, spdlog::logger& log,
-    recovery_summary& summary) {
+    spdlog::logger& storage_log, recovery_summary& summary) {
     auto index = index::index_db::open(options.data_dir / "index.db");
     if (!index) {
         return index.error();
     }
     std::unique_ptr<queue_engine> engine(
-        new queue_engine(options, log, std::move(*index)));
+        new queue_engine(options, log, storage_log, std::move(*index)));
 
     auto id = engine->index_->agent_id();
     if (!id) {
@@ -119,14 +121,33 @@ status queue_engine::recover(recovery_summary& summary) {
         }
     }
     summary.queues = queues_.size();
+    warn_about_unknown_dirs();
     return commit_batch();
 }
 
-status queue_engine::recover_queue(queue_state& q,
-                                   recovery_summary& summary) {
-    auto log = storage::queue_log::open(queue_dir(q.row.uid),
-                                        options_.segment_bytes, log_,
-                                        summary.log);
+// A directory no queue owns is left alone: it may be data an operator
+// restored by hand, and deleting data we do not understand is never safe.
+void queue_engine::warn_about_unknown_dirs() {
+    std::set<fs::path> known;
+    for (const auto& [name, q] : queues_) {
+        known.insert(queue_dir(q.row.uid));
+    }
+    std::error_code ec;
+    for (const auto& entry :
+         fs::directory_iterator(options_.data_dir / "queues", ec)) {
+        if (known.count(entry.path()) == 0) {
+            log_.warn(
+                "recovery: {} belongs to no queue in the index; not "
+                "loaded. Move it away if it is not needed",
+                entry.path().string());
+        }
+    }
+}
+
+status queue_engine::recover_queue(queue_state& q, recovery_summary& summary) {
+    auto log =
+        storage::queue_log::open(queue_dir(q.row.uid), options_.segment_bytes,
+                                 storage_log_, summary.log);
     if (!log) {
         return log.error();
     }
@@ -155,9 +176,10 @@ status queue_engine::recover_queue(queue_state& q,
     q.touched = true;
     std::size_t replayed = summary.log.records_replayed - before;
     if (replayed > 0) {
-        log_.info("recovery [queue={}]: re-indexed {} log records the "
-                  "index lacked",
-                  q.row.name, replayed);
+        log_.info(
+            "recovery [queue={}]: re-indexed {} log records the "
+            "index lacked",
+            q.row.name, replayed);
     }
     return status::ok();
 }
@@ -181,16 +203,17 @@ status queue_engine::finish_interrupted_deletes() {
         if (!name.ends_with(".deleting")) {
             continue;
         }
-        std::uint32_t uid = static_cast<std::uint32_t>(
-            std::strtoul(name.c_str(), nullptr, 16));
+        std::uint32_t uid =
+            static_cast<std::uint32_t>(std::strtoul(name.c_str(), nullptr, 16));
         for (const auto& row : *rows) {
             if (row.uid == uid) {
                 if (auto s = index_->delete_queue(uid); !s) {
                     return s;
                 }
-                log_.info("recovery [queue={}]: finished an interrupted "
-                          "delete",
-                          row.name);
+                log_.info(
+                    "recovery [queue={}]: finished an interrupted "
+                    "delete",
+                    row.name);
             }
         }
         fs::remove_all(entry.path(), ec);
@@ -229,8 +252,7 @@ status queue_engine::commit_batch() {
     return index_->commit();
 }
 
-result<queue_engine::queue_state*> queue_engine::find(
-    const std::string& name) {
+result<queue_engine::queue_state*> queue_engine::find(const std::string& name) {
     auto it = queues_.find(name);
     if (it == queues_.end()) {
         return not_found(name);
@@ -253,8 +275,8 @@ status queue_engine::append_and_apply(queue_state& q, const state_record& rec,
     }
     std::uint64_t lsn = q.row.next_lsn;
     std::string head = encode_head(rec);
-    auto at = q.log->append(static_cast<std::uint8_t>(type_of(rec)), lsn,
-                            head, body);
+    auto at =
+        q.log->append(static_cast<std::uint8_t>(type_of(rec)), lsn, head, body);
     if (!at) {
         return at.error();
     }
@@ -284,8 +306,8 @@ status queue_engine::apply(queue_state& q, const state_record& rec,
         q.row.next_seq = std::max(q.row.next_seq, send->seq + 1);
         ++counters.sent;
         if (!send->request_id.empty()) {
-            if (auto s = index_->remember_send(send->request_id,
-                                               send->sent_at, uid, send->seq);
+            if (auto s = index_->remember_send(send->request_id, send->sent_at,
+                                               uid, send->seq);
                 !s) {
                 return s;
             }
@@ -301,8 +323,7 @@ status queue_engine::apply(queue_state& q, const state_record& rec,
         if (!v->in_flight) {
             ++counters.released;
         }
-        return index_->set_visibility(uid, v->seq, v->visible_at,
-                                      v->in_flight);
+        return index_->set_visibility(uid, v->seq, v->visible_at, v->in_flight);
     }
     if (auto* r = std::get_if<remove_record>(&rec)) {
         if (r->reason == remove_reason::acked) {
@@ -376,8 +397,8 @@ result<queue_info> queue_engine::create_queue(const std::string& name,
         return s;
     }
     storage::recovery_report report;
-    auto log = storage::queue_log::open(queue_dir(row.uid),
-                                        options_.segment_bytes, log_, report);
+    auto log = storage::queue_log::open(
+        queue_dir(row.uid), options_.segment_bytes, storage_log_, report);
     if (!log) {
         return log.error();
     }
@@ -390,12 +411,13 @@ result<queue_info> queue_engine::create_queue(const std::string& name,
     queue_state& q = queues_[name];
     q.row = row;
     q.log = std::move(*log);
-    log_.info("queue [queue={}]: created (visibility {}, retention {}, "
-              "max size {}, delay {})",
-              name, format_duration(millis(row.config.visibility_ms)),
-              format_duration(millis(row.config.retention_ms)),
-              format_size(static_cast<std::uint64_t>(row.config.max_size)),
-              format_duration(millis(row.config.delay_ms)));
+    log_.info(
+        "queue [queue={}]: created (visibility {}, retention {}, "
+        "max size {}, delay {})",
+        name, format_duration(millis(row.config.visibility_ms)),
+        format_duration(millis(row.config.retention_ms)),
+        format_size(static_cast<std::uint64_t>(row.config.max_size)),
+        format_duration(millis(row.config.delay_ms)));
     return info(name, now);
 }
 
@@ -450,8 +472,8 @@ status queue_engine::delete_queue(const std::string& name, bool force,
     std::error_code ec;
     fs::rename(dir, doomed, ec);
     if (ec) {
-        return status(errc::io_error, "rename " + dir.string() + ": " +
-                                          ec.message());
+        return status(errc::io_error,
+                      "rename " + dir.string() + ": " + ec.message());
     }
     if (auto s = storage::sync_directory(dir.parent_path()); !s) {
         return s;
@@ -525,8 +547,8 @@ result<std::vector<std::string>> queue_engine::send(
             std::vector<std::string> ids;
             for (std::int64_t i = 0; i < (*seen)->count; ++i) {
                 ids.push_back(format_message_id(
-                    queue.row.uid, (*seen)->first_seq +
-                                       static_cast<std::uint64_t>(i)));
+                    queue.row.uid,
+                    (*seen)->first_seq + static_cast<std::uint64_t>(i)));
             }
             return ids;
         }
@@ -540,14 +562,12 @@ result<std::vector<std::string>> queue_engine::send(
                 errc::too_large,
                 "message " + std::to_string(i + 1) + " is " +
                     std::to_string(m.body.size()) +
-                    " bytes, over the maximum size of queue '" + name +
-                    "' (" +
+                    " bytes, over the maximum size of queue '" + name + "' (" +
                     format_size(static_cast<std::uint64_t>(config.max_size)) +
                     ")");
         }
         if (m.delay_ms && (*m.delay_ms < 0 || *m.delay_ms > 15 * 60'000)) {
-            return status(errc::bad_request,
-                          "delay must be between 0 and 15m");
+            return status(errc::bad_request, "delay must be between 0 and 15m");
         }
     }
 
@@ -667,7 +687,8 @@ result<index::message_row> queue_engine::current_delivery(
     if (parsed->uid != q.row.uid) {
         return status(errc::invalid_receipt,
                       "receipt '" + receipt + "' is not from queue '" +
-                          q.row.name + "' (or the queue was deleted and "
+                          q.row.name +
+                          "' (or the queue was deleted and "
                           "created again since)");
     }
     auto row = index_->message(q.row.uid, parsed->seq);
@@ -702,8 +723,8 @@ status queue_engine::ack(const std::string& name, const std::string& receipt) {
 }
 
 status queue_engine::release(const std::string& name,
-                             const std::string& receipt,
-                             std::int64_t delay_ms, std::int64_t now) {
+                             const std::string& receipt, std::int64_t delay_ms,
+                             std::int64_t now) {
     auto q = find(name);
     if (!q) {
         return q.error();
@@ -753,16 +774,17 @@ status queue_engine::expire_messages(queue_state& q, std::int64_t now) {
         return seqs.error();
     }
     for (std::uint64_t seq : *seqs) {
-        if (auto s = append_and_apply(q,
-                                      remove_record{seq, remove_reason::expired});
+        if (auto s =
+                append_and_apply(q, remove_record{seq, remove_reason::expired});
             !s) {
             return s;
         }
     }
     if (!seqs->empty()) {
-        log_.info("queue [queue={}]: dropped {} messages past their "
-                  "retention",
-                  q.row.name, seqs->size());
+        log_.info(
+            "queue [queue={}]: dropped {} messages past their "
+            "retention",
+            q.row.name, seqs->size());
     }
     return status::ok();
 }
@@ -796,9 +818,10 @@ status queue_engine::remove_unused_segments() {
             return removed.error();
         }
         if (*removed > 0) {
-            log_.info("storage [queue={}]: removed {} segments no message "
-                      "uses",
-                      q->row.name, *removed);
+            log_.info(
+                "storage [queue={}]: removed {} segments no message "
+                "uses",
+                q->row.name, *removed);
         }
     }
     return status::ok();

@@ -75,9 +75,10 @@ struct recovery_summary {
 
 class queue_engine {
 public:
+    // `log` is the "queue" logger; `storage_log` goes to the queue logs.
     static result<std::unique_ptr<queue_engine>> open(
         const engine_options& options, spdlog::logger& log,
-        recovery_summary& summary);
+        spdlog::logger& storage_log, recovery_summary& summary);
 
     const std::string& agent_id() const { return agent_id_; }
     std::size_t queue_count() const { return queues_.size(); }
@@ -93,8 +94,7 @@ public:
     result<queue_info> update_queue(const std::string& name,
                                     const config_change& change,
                                     std::int64_t now);
-    status delete_queue(const std::string& name, bool force,
-                        std::int64_t now);
+    status delete_queue(const std::string& name, bool force, std::int64_t now);
     result<std::int64_t> purge_queue(const std::string& name);
     result<queue_info> info(const std::string& name, std::int64_t now);
     result<std::vector<queue_info>> list(std::int64_t now);
@@ -135,11 +135,13 @@ private:
     };
 
     queue_engine(engine_options options, spdlog::logger& log,
+                 spdlog::logger& storage_log,
                  std::unique_ptr<index::index_db> index);
 
     status recover(recovery_summary& summary);
     status recover_queue(queue_state& q, recovery_summary& summary);
     status finish_interrupted_deletes();
+    void warn_about_unknown_dirs();
     std::filesystem::path queue_dir(std::uint32_t uid) const;
 
     result<queue_state*> find(const std::string& name);
@@ -150,14 +152,14 @@ private:
                  storage::log_position at, std::uint64_t lsn);
     result<index::message_row> current_delivery(queue_state& q,
                                                 const std::string& receipt);
-    result<std::string> read_body(queue_state& q,
-                                  const index::message_row& m);
+    result<std::string> read_body(queue_state& q, const index::message_row& m);
     status expire_messages(queue_state& q, std::int64_t now);
     status remove_unused_segments();
     status validate_config(const index::queue_config& c) const;
 
     engine_options options_;
     spdlog::logger& log_;
+    spdlog::logger& storage_log_;
     std::unique_ptr<index::index_db> index_;
     std::string agent_id_;
     std::map<std::string, queue_state, std::less<>> queues_;

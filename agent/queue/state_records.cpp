@@ -89,10 +89,7 @@ std::string encode_one(const visibility_record& r) {
 }
 
 std::string encode_one(const remove_record& r) {
-    return writer()
-        .put(r.seq)
-        .put(static_cast<std::uint8_t>(r.reason))
-        .take();
+    return writer().put(r.seq).put(static_cast<std::uint8_t>(r.reason)).take();
 }
 
 std::string encode_one(const purge_record& r) {
@@ -115,63 +112,63 @@ result<state_record> decode(const storage::record& rec) {
     bool complete = false;
 
     switch (static_cast<record_type>(rec.type)) {
-    case record_type::send: {
-        send_record r;
-        r.seq = in.get<std::uint64_t>();
-        r.sent_at = in.get<std::int64_t>();
-        r.visible_at = in.get<std::int64_t>();
-        r.expires_at = in.get<std::int64_t>();
-        r.request_id = in.bytes();
-        r.attributes = in.bytes();
-        r.body = in.rest();
-        complete = in.ok();
-        out = std::move(r);
-        break;
-    }
-    case record_type::deliver: {
-        deliver_record r;
-        r.seq = in.get<std::uint64_t>();
-        r.token = in.get<std::uint32_t>();
-        r.visible_at = in.get<std::int64_t>();
-        r.receive_count = in.get<std::uint32_t>();
-        complete = in.done();
-        out = r;
-        break;
-    }
-    case record_type::visibility: {
-        visibility_record r;
-        r.seq = in.get<std::uint64_t>();
-        r.visible_at = in.get<std::int64_t>();
-        r.in_flight = in.get<std::uint8_t>() != 0;
-        complete = in.done();
-        out = r;
-        break;
-    }
-    case record_type::remove: {
-        remove_record r;
-        r.seq = in.get<std::uint64_t>();
-        r.reason = static_cast<remove_reason>(in.get<std::uint8_t>());
-        complete = in.done();
-        out = r;
-        break;
-    }
-    case record_type::purge: {
-        purge_record r;
-        r.below_seq = in.get<std::uint64_t>();
-        complete = in.done();
-        out = r;
-        break;
-    }
-    default:
-        return status(errc::corrupt_data,
-                      "unknown record type " + std::to_string(rec.type) +
-                          " at lsn " + std::to_string(rec.lsn));
+        case record_type::send: {
+            send_record r;
+            r.seq = in.get<std::uint64_t>();
+            r.sent_at = in.get<std::int64_t>();
+            r.visible_at = in.get<std::int64_t>();
+            r.expires_at = in.get<std::int64_t>();
+            r.request_id = in.bytes();
+            r.attributes = in.bytes();
+            r.body = in.rest();
+            complete = in.ok();
+            out = std::move(r);
+            break;
+        }
+        case record_type::deliver: {
+            deliver_record r;
+            r.seq = in.get<std::uint64_t>();
+            r.token = in.get<std::uint32_t>();
+            r.visible_at = in.get<std::int64_t>();
+            r.receive_count = in.get<std::uint32_t>();
+            complete = in.done();
+            out = r;
+            break;
+        }
+        case record_type::visibility: {
+            visibility_record r;
+            r.seq = in.get<std::uint64_t>();
+            r.visible_at = in.get<std::int64_t>();
+            r.in_flight = in.get<std::uint8_t>() != 0;
+            complete = in.done();
+            out = r;
+            break;
+        }
+        case record_type::remove: {
+            remove_record r;
+            r.seq = in.get<std::uint64_t>();
+            r.reason = static_cast<remove_reason>(in.get<std::uint8_t>());
+            complete = in.done();
+            out = r;
+            break;
+        }
+        case record_type::purge: {
+            purge_record r;
+            r.below_seq = in.get<std::uint64_t>();
+            complete = in.done();
+            out = r;
+            break;
+        }
+        default:
+            return status(errc::corrupt_data,
+                          "unknown record type " + std::to_string(rec.type) +
+                              " at lsn " + std::to_string(rec.lsn));
     }
 
     if (!complete) {
-        return status(errc::corrupt_data,
-                      "record at lsn " + std::to_string(rec.lsn) +
-                          " has a malformed payload");
+        return status(errc::corrupt_data, "record at lsn " +
+                                              std::to_string(rec.lsn) +
+                                              " has a malformed payload");
     }
     return out;
 }

@@ -60,9 +60,9 @@ struct purge_record {
     std::uint64_t below_seq = 0;
 };
 
-using state_record = std::variant<send_record, deliver_record,
-                                  visibility_record, remove_record,
-                                  purge_record>;
+using state_record =
+    std::variant<send_record, deliver_record, visibility_record, remove_record,
+                 purge_record>;
 
 record_type type_of(const state_record& rec);
 

@@ -29,9 +29,8 @@ status quarantine_tail(segment_file& seg, std::uint64_t from,
     out.write(tail.data(), static_cast<std::streamsize>(tail.size()));
     out.close();
     if (!out) {
-        return status(errc::io_error,
-                      "save damaged tail to " + out_path.string() +
-                          ": write failed");
+        return status(errc::io_error, "save damaged tail to " +
+                                          out_path.string() + ": write failed");
     }
     return seg.truncate(from);
 }
@@ -42,15 +41,15 @@ queue_log::queue_log(fs::path dir, std::uint64_t segment_bytes,
                      spdlog::logger& log)
     : dir_(std::move(dir)), segment_bytes_(segment_bytes), log_(log) {}
 
-result<std::unique_ptr<queue_log>> queue_log::open(
-    const fs::path& dir, std::uint64_t segment_bytes, spdlog::logger& log,
-    recovery_report& report) {
+result<std::unique_ptr<queue_log>> queue_log::open(const fs::path& dir,
+                                                   std::uint64_t segment_bytes,
+                                                   spdlog::logger& log,
+                                                   recovery_report& report) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) {
-        return status(errc::io_error,
-                      "create queue directory " + dir.string() + ": " +
-                          ec.message());
+        return status(errc::io_error, "create queue directory " + dir.string() +
+                                          ": " + ec.message());
     }
     std::unique_ptr<queue_log> q(new queue_log(dir, segment_bytes, log));
 
@@ -62,9 +61,8 @@ result<std::unique_ptr<queue_log>> queue_log::open(
         }
     }
     if (ec) {
-        return status(errc::io_error,
-                      "list queue directory " + dir.string() + ": " +
-                          ec.message());
+        return status(errc::io_error, "list queue directory " + dir.string() +
+                                          ": " + ec.message());
     }
     std::sort(seqs.begin(), seqs.end());
 
@@ -111,11 +109,11 @@ status queue_log::replay(log_position from, const visitor& visit,
         std::uint64_t start = seg.seq() == from.segment
                                   ? std::max(from.offset, kSegmentHeaderBytes)
                                   : kSegmentHeaderBytes;
-        auto scanned = seg.scan(start, [&](std::uint64_t offset,
-                                           const record& rec) {
-            ++report.records_replayed;
-            return visit({seg.seq(), offset}, rec);
-        });
+        auto scanned =
+            seg.scan(start, [&](std::uint64_t offset, const record& rec) {
+                ++report.records_replayed;
+                return visit({seg.seq(), offset}, rec);
+            });
         if (!scanned) {
             return scanned.error();
         }
@@ -239,9 +237,8 @@ status queue_log::destroy() {
     std::error_code ec;
     fs::remove_all(dir_, ec);
     if (ec) {
-        return status(errc::io_error,
-                      "remove queue directory " + dir_.string() + ": " +
-                          ec.message());
+        return status(errc::io_error, "remove queue directory " +
+                                          dir_.string() + ": " + ec.message());
     }
     return status::ok();
 }

@@ -52,8 +52,7 @@ public:
     // appendable. A torn or corrupt tail of the newest segment is copied
     // to a *.tail file beside it and cut off (logged); damage in an older
     // segment is corrupt_data.
-    using visitor =
-        std::function<status(log_position at, const record& rec)>;
+    using visitor = std::function<status(log_position at, const record& rec)>;
     status replay(log_position from, const visitor& visit,
                   recovery_report& report);
 

@@ -185,9 +185,8 @@ result<segment_file> segment_file::open(const std::filesystem::path& path) {
     }
     if (!*got || get<std::uint32_t>(h) != kSegmentMagic ||
         get<std::uint32_t>(h + 28) != crc32c({h, 28})) {
-        return status(errc::corrupt_data,
-                      "segment " + path.string() +
-                          ": header is missing or damaged");
+        return status(errc::corrupt_data, "segment " + path.string() +
+                                              ": header is missing or damaged");
     }
     auto version = get<std::uint16_t>(h + 4);
     if (version < kOldestSupportedSegmentVersion ||
@@ -207,8 +206,8 @@ std::uint64_t segment_file::append(std::uint8_t type, std::uint64_t lsn,
                                    std::string_view part1,
                                    std::string_view part2) {
     std::uint64_t offset = size_;
-    auto length = static_cast<std::uint32_t>(1 + 8 + part1.size() +
-                                             part2.size());
+    auto length =
+        static_cast<std::uint32_t>(1 + 8 + part1.size() + part2.size());
 
     char tail[9];
     tail[0] = static_cast<char>(type);
@@ -230,8 +229,8 @@ status segment_file::flush() {
     if (pending_.empty()) {
         return status::ok();
     }
-    auto s = write_all(fd_, pending_.data(), pending_.size(), flushed_size_,
-                       path_);
+    auto s =
+        write_all(fd_, pending_.data(), pending_.size(), flushed_size_, path_);
     if (!s) {
         return s;
     }

@@ -36,8 +36,8 @@ struct record {
 
 // Why a scan stopped before the end of the file.
 enum class scan_stop {
-    end_of_file,   // every byte belonged to a valid record
-    torn_record,   // a record is cut short or fails its checksum
+    end_of_file,  // every byte belonged to a valid record
+    torn_record,  // a record is cut short or fails its checksum
 };
 
 struct scan_result {
@@ -102,7 +102,7 @@ private:
     int fd_ = -1;
     std::filesystem::path path_;
     std::uint64_t seq_ = 0;
-    std::uint64_t size_ = 0;         // logical size, buffered bytes included
+    std::uint64_t size_ = 0;          // logical size, buffered bytes included
     std::uint64_t flushed_size_ = 0;  // bytes already written to the fd
     std::string pending_;             // appended, not yet written
 };

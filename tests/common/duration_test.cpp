@@ -21,8 +21,7 @@ TEST_CASE("a bare number is a duration in seconds", "[common]") {
     CHECK(*parse_duration("20") == millis(20'000));
 }
 
-TEST_CASE("malformed durations are refused with the valid forms",
-          "[common]") {
+TEST_CASE("malformed durations are refused with the valid forms", "[common]") {
     for (const char* bad : {"", "s", "-1", "1.5s", "10x", "3 s", "1sec",
                             "9223372036854775808", "99999999999d"}) {
         auto parsed = parse_duration(bad);
@@ -43,8 +42,9 @@ TEST_CASE("sizes accept bytes and binary units", "[common]") {
 }
 
 TEST_CASE("malformed sizes are refused", "[common]") {
-    for (const char* bad : {"", "KiB", "-5", "1kb", "1.5MiB",
-                            "99999999999999999999", "18446744073709551615GiB"}) {
+    for (const char* bad :
+         {"", "KiB", "-5", "1kb", "1.5MiB", "99999999999999999999",
+          "18446744073709551615GiB"}) {
         INFO(bad);
         CHECK_FALSE(parse_size(bad).is_ok());
     }

@@ -37,14 +37,14 @@ TEST_CASE("an error reply carries its wire code and message", "[protocol]") {
 
 TEST_CASE("malformed envelopes are refused, not crashed on", "[protocol]") {
     std::vector<std::string> bad = {
-        "",                                  // empty frame
-        "\xc1",                              // reserved msgpack byte
-        "\x93\x01\x02\x03",                  // an array, not a map
-        "\x81\xa1v",                         // map cut short
-        "\xdf\xff\xff\xff\xff",              // map claiming 4G entries
-        "\xdb\xff\xff\xff\xff",              // string claiming 4 GiB
-        std::string("\x81\x01\x02", 3),      // integer key
-        encode(value_map{{"v", 1}}),         // no op
+        "",                              // empty frame
+        "\xc1",                          // reserved msgpack byte
+        "\x93\x01\x02\x03",              // an array, not a map
+        "\x81\xa1v",                     // map cut short
+        "\xdf\xff\xff\xff\xff",          // map claiming 4G entries
+        "\xdb\xff\xff\xff\xff",          // string claiming 4 GiB
+        std::string("\x81\x01\x02", 3),  // integer key
+        encode(value_map{{"v", 1}}),     // no op
         encode(value_map{{"v", "1"}, {"op", "ping"}}),  // wrong type
         encode(value_map{{"v", 1}, {"op", 7}}),
         encode(value_map{{"v", 1}, {"op", "ping"}}) + "x",  // trailing byte
@@ -71,7 +71,9 @@ TEST_CASE("deeply nested envelopes are refused", "[protocol]") {
 TEST_CASE("random bytes never crash the decoder", "[protocol]") {
     std::mt19937 rng(42);
     std::string good =
-        encode(value_map{{"v", 1}, {"id", "x"}, {"op", "send"},
+        encode(value_map{{"v", 1},
+                         {"id", "x"},
+                         {"op", "send"},
                          {"messages", value_list{value_map{{"a", 1}}}}});
     for (int i = 0; i < 20'000; ++i) {
         std::string frame = good;

@@ -15,7 +15,7 @@ constexpr std::int64_t kT0 = 1'800'000'000'000;  // a fixed "now"
 
 std::unique_ptr<queue_engine> must_open(const std::filesystem::path& dir) {
     recovery_summary summary;
-    auto engine = queue_engine::open({dir, 1 << 20},
+    auto engine = queue_engine::open({dir, 1 << 20}, dmq::test::test_logger(),
                                      dmq::test::test_logger(), summary);
     INFO((engine.is_ok() ? "" : engine.error().message()));
     REQUIRE(engine.is_ok());
@@ -52,9 +52,10 @@ void must_send(queue_engine& e, std::vector<std::string> texts,
 
 }  // namespace
 
-TEST_CASE("a received message is invisible until its timeout, then comes "
-          "back with a higher receive count",
-          "[queue][visibility]") {
+TEST_CASE(
+    "a received message is invisible until its timeout, then comes "
+    "back with a higher receive count",
+    "[queue][visibility]") {
     dmq::test::test_dir dir;
     auto e = must_open(dir.path());
     must_create(*e, 1'000);
@@ -94,8 +95,7 @@ TEST_CASE("a stale receipt deletes nothing; the current one does",
     CHECK(e->ack("q", second[0].receipt).is_ok());
     REQUIRE(e->commit_batch().is_ok());
     CHECK(e->info("q", kT0 + 2'000)->counts.in_flight == 0);
-    CHECK(e->ack("q", second[0].receipt).code() ==
-          dmq::errc::invalid_receipt);
+    CHECK(e->ack("q", second[0].receipt).code() == dmq::errc::invalid_receipt);
     CHECK(e->ack("q", "not-a-receipt").code() == dmq::errc::invalid_receipt);
 }
 
@@ -164,8 +164,7 @@ TEST_CASE("a body over the queue's maximum stores nothing of its batch",
     CHECK(e->info("q", kT0)->counts.visible == 0);
 }
 
-TEST_CASE("messages past their retention are dropped by the sweep",
-          "[queue]") {
+TEST_CASE("messages past their retention are dropped by the sweep", "[queue]") {
     dmq::test::test_dir dir;
     auto e = must_open(dir.path());
     config_change c;
@@ -283,7 +282,9 @@ TEST_CASE("receipts and message ids parse back and reject malformed text",
     CHECK(parsed->uid == 0xabcdef01);
     CHECK(parsed->seq == 42);
     CHECK(parsed->token == 0x1234);
-    CHECK(format_message_id(1, 2) == "00000001" "0000000000000002");
+    CHECK(format_message_id(1, 2) ==
+          "00000001"
+          "0000000000000002");
     for (const char* bad : {"", "x", "abcdef010000000000000002a00001234",
                             "ABCDEF01000000000000002A.00001234"}) {
         CHECK_FALSE(parse_receipt(bad).has_value());

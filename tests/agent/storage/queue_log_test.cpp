@@ -16,8 +16,8 @@ namespace {
 std::unique_ptr<queue_log> must_open(const std::filesystem::path& dir,
                                      std::uint64_t segment_bytes = 1 << 20) {
     recovery_report report;
-    auto log = queue_log::open(dir, segment_bytes, dmq::test::test_logger(),
-                               report);
+    auto log =
+        queue_log::open(dir, segment_bytes, dmq::test::test_logger(), report);
     REQUIRE(log.is_ok());
     return std::move(*log);
 }
@@ -115,8 +115,8 @@ TEST_CASE("a zero-filled newest segment is quarantined, not fatal",
     std::filesystem::resize_file(bogus, 1 << 16);
 
     recovery_report report;
-    auto log = queue_log::open(dir.path(), 1 << 20, dmq::test::test_logger(),
-                               report);
+    auto log =
+        queue_log::open(dir.path(), 1 << 20, dmq::test::test_logger(), report);
     REQUIRE(log.is_ok());
     CHECK(report.files_quarantined == 1);
     CHECK(std::filesystem::exists(bogus.string() + ".corrupt"));
@@ -135,14 +135,13 @@ TEST_CASE("damage inside a sealed segment stops recovery",
         REQUIRE(log->segment_count() >= 2);
     }
     auto first = dir.path() / segment_file_name(1);
-    std::filesystem::resize_file(first,
-                                 std::filesystem::file_size(first) - 10);
+    std::filesystem::resize_file(first, std::filesystem::file_size(first) - 10);
 
     auto log = must_open(dir.path(), 4096);
     recovery_report report;
-    auto s = log->replay({}, [](log_position, const record&) {
-        return dmq::status::ok();
-    }, report);
+    auto s = log->replay(
+        {}, [](log_position, const record&) { return dmq::status::ok(); },
+        report);
     REQUIRE_FALSE(s.is_ok());
     CHECK(s.code() == dmq::errc::corrupt_data);
     CHECK_THAT(s.message(), Catch::Contains("sealed segment"));

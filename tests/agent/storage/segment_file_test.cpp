@@ -29,8 +29,7 @@ void flip_byte(const std::filesystem::path& path, std::uint64_t offset) {
 
 }  // namespace
 
-TEST_CASE("records read back with their type, lsn and payload",
-          "[storage]") {
+TEST_CASE("records read back with their type, lsn and payload", "[storage]") {
     dmq::test::test_dir dir;
     auto seg = segment_file::create(dir.path() / segment_file_name(1), 1);
     REQUIRE(seg.is_ok());
@@ -91,20 +90,21 @@ TEST_CASE("a scan stops at a torn record at the tail", "[storage][recovery]") {
     REQUIRE(seg.is_ok());
     CHECK(seg->seq() == 7);
     int seen = 0;
-    auto scanned = seg->scan(kSegmentHeaderBytes,
-                             [&](std::uint64_t, const record&) {
-                                 ++seen;
-                                 return dmq::status::ok();
-                             });
+    auto scanned =
+        seg->scan(kSegmentHeaderBytes, [&](std::uint64_t, const record&) {
+            ++seen;
+            return dmq::status::ok();
+        });
     REQUIRE(scanned.is_ok());
     CHECK(seen == 2);
     CHECK(scanned->stop == scan_stop::torn_record);
     CHECK(scanned->valid_end == good_end);
 }
 
-TEST_CASE("a scan stops at zero bytes and random garbage after the last "
-          "record",
-          "[storage][recovery]") {
+TEST_CASE(
+    "a scan stops at zero bytes and random garbage after the last "
+    "record",
+    "[storage][recovery]") {
     for (std::string tail : {std::string(4096, '\0'),
                              std::string("\x25\x00\x00\x00garbage!", 12)}) {
         dmq::test::test_dir dir;
