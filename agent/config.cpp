@@ -52,6 +52,7 @@ parse_outcome parse_config(int argc, char** argv) {
         ->capture_default_str();
     app.set_config("--config", "", "read options from this TOML file")
         ->check(CLI::ExistingFile);
+    app.allow_config_extras(CLI::config_extras_mode::error);
 
     try {
         app.parse(argc, argv);
@@ -62,6 +63,13 @@ parse_outcome parse_config(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         std::cout << e.what() << "\n";
         out.next = parse_outcome::action::exit;
+        return out;
+    } catch (const CLI::ConfigError& e) {
+        std::cerr << "dmq-agent: error: config file: " << e.what()
+                  << "; valid keys are data-dir, listen, log-level and "
+                     "segment-size\n";
+        out.next = parse_outcome::action::exit;
+        out.exit_code = 2;
         return out;
     } catch (const CLI::ParseError& e) {
         std::cerr << "dmq-agent: error: " << e.what()
