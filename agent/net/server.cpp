@@ -15,7 +15,7 @@ constexpr int kMaxBatchRequests = 1024;
 constexpr std::int64_t kMaxPollMs = 500;
 constexpr std::int64_t kSweepEveryMs = 1'000;
 constexpr std::int64_t kReplyMemoryMs = 10 * 60'000;
-constexpr std::size_t kReplyMemoryBytes = 64 << 20;
+constexpr std::size_t kReplyMemoryBytes = 16 << 20;
 constexpr std::int64_t kMalformedLogEveryMs = 10'000;
 
 // Larger frames are never valid (a body is at most 16 MiB, an envelope at

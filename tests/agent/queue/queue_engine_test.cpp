@@ -290,3 +290,40 @@ TEST_CASE("receipts and message ids parse back and reject malformed text",
         CHECK_FALSE(parse_receipt(bad).has_value());
     }
 }
+
+TEST_CASE("segments whose messages are all acked are removed from disk",
+          "[queue][storage]") {
+    dmq::test::test_dir dir;
+    auto e = must_open(dir.path());
+    must_create(*e);
+    auto count_segments = [&] {
+        int n = 0;
+        for (const auto& q :
+             std::filesystem::directory_iterator(dir.path() / "queues")) {
+            for (const auto& f : std::filesystem::directory_iterator(q)) {
+                n += f.path().extension() == ".seg";
+            }
+        }
+        return n;
+    };
+
+    // 1 MiB segments: 40 messages of 100 KiB span about four of them.
+    std::vector<std::string> big(40, std::string(100 << 10, 'b'));
+    must_send(*e, big);
+    REQUIRE(count_segments() >= 4);
+
+    auto got = must_receive(*e, kT0, 40);
+    REQUIRE(got.size() == 40);
+    for (std::size_t i = 0; i + 1 < got.size(); ++i) {
+        REQUIRE(e->ack("q", got[i].receipt).is_ok());
+    }
+    REQUIRE(e->commit_batch().is_ok());
+    REQUIRE(e->sweep(kT0).is_ok());
+
+    // Only the segment of the last, unacked message and the active one
+    // remain; every other segment held nothing anyone still needs.
+    CHECK(count_segments() <= 2);
+    auto last = must_receive(*e, kT0 + 60'000, 1);
+    REQUIRE(last.size() == 1);
+    CHECK(last[0].body == big.back());
+}
