@@ -141,6 +141,10 @@ void server::take_request(std::vector<std::string> frames, std::int64_t now) {
                    out.park->queue, req->id, out.park->deadline);
         return;
     }
+    errc code = out.reply.error.code();
+    if (code == errc::unknown_op || code == errc::unsupported_version) {
+        warn_malformed(identity, out.reply.error, now);
+    }
     reply_later(identity, out.reply);
 }
 
