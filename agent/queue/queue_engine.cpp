@@ -20,6 +20,7 @@ constexpr std::int64_t kSegmentSweepMs = 5'000;
 constexpr std::int64_t kRequestSweepMs = 60'000;
 constexpr std::int64_t kRequestMemoryMs = 10 * 60'000;
 constexpr std::int64_t kExpireBatch = 1'000;
+constexpr std::int64_t kMaxReplyBodyBytes = 32 << 20;
 
 status not_found(const std::string& name) {
     return {errc::not_found, "unknown queue '" + name + "'"};
@@ -626,7 +627,14 @@ result<std::vector<delivered_message>> queue_engine::receive(
     }
 
     std::vector<delivered_message> out;
+    std::int64_t reply_bytes = 0;
     for (const auto& row : *rows) {
+        // Bound the reply, not the count: a receive of 10000 large
+        // messages would otherwise hold gigabytes in memory at once.
+        if (!out.empty() && reply_bytes + row.size > kMaxReplyBodyBytes) {
+            break;
+        }
+        reply_bytes += row.size;
         auto body = read_body(queue, row);
         if (!body) {
             // Leave the message where it is for an operator to examine, but
@@ -665,7 +673,14 @@ result<std::vector<delivered_message>> queue_engine::peek(
         return rows.error();
     }
     std::vector<delivered_message> out;
+    std::int64_t reply_bytes = 0;
     for (const auto& row : *rows) {
+        // Bound the reply, not the count: a receive of 10000 large
+        // messages would otherwise hold gigabytes in memory at once.
+        if (!out.empty() && reply_bytes + row.size > kMaxReplyBodyBytes) {
+            break;
+        }
+        reply_bytes += row.size;
         auto body = read_body(**q, row);
         if (!body) {
             return body.error();
