@@ -46,10 +46,17 @@ result<std::unique_ptr<queue_log>> queue_log::open(const fs::path& dir,
                                                    spdlog::logger& log,
                                                    recovery_report& report) {
     std::error_code ec;
-    fs::create_directories(dir, ec);
+    bool created = fs::create_directories(dir, ec);
     if (ec) {
         return status(errc::io_error, "create queue directory " + dir.string() +
                                           ": " + ec.message());
+    }
+    // Without this a power cut could lose the new directory's entry, and
+    // with it every segment written inside.
+    if (created) {
+        if (auto s = sync_directory(dir.parent_path()); !s) {
+            return s;
+        }
     }
     std::unique_ptr<queue_log> q(new queue_log(dir, segment_bytes, log));
 
