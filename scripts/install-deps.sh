@@ -6,7 +6,7 @@
 set -eu
 
 packages="g++ cmake make pkg-config libcli11-dev cppzmq-dev libzmq3-dev
-libmsgpack-cxx-dev libsqlite3-dev libspdlog-dev catch2"
+libmsgpack-cxx-dev libsqlite3-dev libspdlog-dev catch2 zsh fish"
 
 missing=""
 for p in $packages; do

@@ -1,0 +1,292 @@
+// Request, retry and failover across the agent list; see agent_client.h.
+
+#include "cmd/agent_client.h"
+
+#include "cmd/signals.h"
+
+#include <charconv>
+#include <random>
+#include <sys/random.h>
+
+namespace dmq::cli {
+
+namespace {
+
+// How long an interrupted receive waits for the agent to confirm the
+// cancel (and to hand over any messages already on their way), so that
+// dmq still exits within a second of the signal.
+constexpr millis kCancelWait{500};
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && text.front() == ' ') {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && text.back() == ' ') {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+result<agent_address> parse_agent(std::string_view text) {
+    auto invalid = [&](std::string_view why) {
+        return status(errc::bad_request,
+                      "invalid agent address '" + std::string(text) +
+                          "': " + std::string(why) +
+                          "; use HOST:PORT, such as 127.0.0.1:7420");
+    };
+
+    std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+        return invalid("no port");
+    }
+    std::string_view host = text.substr(0, colon);
+    std::string_view port = text.substr(colon + 1);
+    bool ipv6 = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+    if (host.empty() || (!ipv6 && host.find(':') != std::string_view::npos)) {
+        return invalid("bad host");
+    }
+
+    unsigned number = 0;
+    auto [end, ec] =
+        std::from_chars(port.data(), port.data() + port.size(), number);
+    if (ec != std::errc() || end != port.data() + port.size() || number == 0 ||
+        number > 65535) {
+        return invalid("bad port");
+    }
+    return agent_address{std::string(text), "tcp://" + std::string(text), ipv6};
+}
+
+std::string describe(const agent_connection::outcome& out, millis waited) {
+    using end = agent_connection::end;
+    switch (out.how) {
+        case end::refused:
+            return "connection refused";
+        case end::lost:
+            return "connection lost before the reply";
+        case end::connect_timeout:
+            return "no connection within " + format_duration(waited);
+        case end::reply_timeout:
+            return "no reply within " + format_duration(waited);
+        case end::interrupted:
+            return "interrupted";
+        case end::malformed:
+            return "malformed reply: " + out.detail;
+        case end::reply:
+            break;
+    }
+    return "agent is shutting down";
+}
+
+// One agent that could not be used, and why.
+struct failure {
+    std::string agent;
+    std::string reason;
+};
+
+status unreachable(const std::vector<failure>& failures) {
+    if (failures.size() == 1) {
+        return status(errc::unavailable,
+                      "agent '" + failures[0].agent +
+                          "' unreachable: " + failures[0].reason);
+    }
+    std::string message = "no agent reachable: ";
+    for (std::size_t i = 0; i < failures.size(); ++i) {
+        message += i > 0 ? "; '" : "'";
+        message += failures[i].agent + "': " + failures[i].reason;
+    }
+    return status(errc::unavailable, message);
+}
+
+// The reply as a result: an error reply becomes its status, and a
+// NOT_FOUND one says which queue the user probably meant.
+result<proto::reply> to_result(proto::reply reply) {
+    if (reply.error.is_ok()) {
+        return reply;
+    }
+    std::string message = reply.error.message();
+    auto suggestion = proto::fields(reply.fields).string_or("suggestion", "");
+    if (reply.error.code() == errc::not_found && suggestion &&
+        !suggestion->empty()) {
+        message += ", did you mean '" + *suggestion + "'?";
+    }
+    return status(reply.error.code(), std::move(message));
+}
+
+}  // namespace
+
+result<std::vector<agent_address>> parse_agent_list(std::string_view list) {
+    std::vector<agent_address> agents;
+    while (true) {
+        std::size_t comma = list.find(',');
+        std::string_view entry = trim(list.substr(0, comma));
+        if (entry.empty()) {
+            return status(errc::bad_request,
+                          "empty entry in the agent list; use "
+                          "HOST:PORT[,HOST:PORT...]");
+        }
+        auto agent = parse_agent(entry);
+        if (!agent) {
+            return agent.error();
+        }
+        agents.push_back(std::move(*agent));
+        if (comma == std::string_view::npos) {
+            return agents;
+        }
+        list.remove_prefix(comma + 1);
+    }
+}
+
+std::string new_request_id() {
+    unsigned char bytes[16];
+    if (getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+        std::random_device device;
+        for (auto& b : bytes) {
+            b = static_cast<unsigned char>(device());
+        }
+    }
+
+    constexpr std::string_view kHex = "0123456789abcdef";
+    std::string id;
+    for (unsigned char b : bytes) {
+        id += kHex[b >> 4];
+        id += kHex[b & 0xf];
+    }
+    return id;
+}
+
+agent_client::agent_client(std::vector<agent_address> agents, millis timeout)
+    : agents_(std::move(agents)), timeout_(timeout) {}
+
+agent_client::~agent_client() {
+    // Sockets must close before the context they belong to.
+    idle_.reset();
+}
+
+result<proto::reply> agent_client::call(std::string_view op,
+                                        proto::value_map args,
+                                        std::vector<std::string> bodies,
+                                        const call_options& options) {
+    std::string id = new_request_id();
+    auto frames = proto::encode_request(id, std::string(op), std::move(args),
+                                        std::move(bodies));
+    std::vector<std::size_t> order;
+    for (std::size_t k = 0; k < agents_.size(); ++k) {
+        order.push_back((preferred_ + k) % agents_.size());
+    }
+    return exchange(frames, id, order, options);
+}
+
+result<proto::reply> agent_client::call_agent(std::size_t index,
+                                              std::string_view op,
+                                              proto::value_map args,
+                                              const call_options& options) {
+    std::string id = new_request_id();
+    auto frames = proto::encode_request(id, std::string(op), std::move(args));
+    return exchange(frames, id, {index}, options);
+}
+
+result<proto::reply> agent_client::exchange(
+    const std::vector<std::string>& frames, const std::string& id,
+    const std::vector<std::size_t>& order, const call_options& options) {
+    using end = agent_connection::end;
+    auto deadline = steady_clock::now() + timeout_ + options.extra_wait;
+
+    std::vector<failure> failures;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        std::size_t index = order[k];
+        const std::string& name = agents_[index].name;
+
+        // Each agent left gets an equal share of the time left, so that
+        // one that accepts the connection but never answers still leaves
+        // time for the next.
+        auto now = steady_clock::now();
+        auto share = (deadline - options.extra_wait - now) /
+                     static_cast<int>(order.size() - k);
+        auto connection = connection_to(index);
+        if (!connection) {
+            failures.push_back({name, connection.error().message()});
+            continue;
+        }
+        agent_connection& c = **connection;
+        if (status sent = c.send(frames); !sent) {
+            failures.push_back({name, sent.message()});
+            continue;
+        }
+
+        auto out = c.wait({id}, now + share, now + share + options.extra_wait,
+                          options.interruptible);
+        if (out.how == end::reply &&
+            out.reply.error.code() != errc::shutting_down) {
+            idle_ = std::move(*connection);
+            idle_index_ = index;
+            preferred_ = index;
+            return to_result(std::move(out.reply));
+        }
+        if (out.how == end::interrupted) {
+            if (options.cancel_on_interrupt) {
+                return cancel_receive(c, id);
+            }
+            return status(errc::unavailable, "interrupted");
+        }
+        if (out.how == end::malformed) {
+            return status(
+                errc::internal,
+                "agent '" + name + "' sent a malformed reply: " + out.detail);
+        }
+
+        auto waited = std::chrono::round<millis>(share);
+        if (out.how != end::connect_timeout) {
+            waited += options.extra_wait;
+        }
+        failures.push_back({name, describe(out, waited)});
+        if (steady_clock::now() >= deadline) {
+            break;
+        }
+    }
+    return unreachable(failures);
+}
+
+result<std::unique_ptr<agent_connection>> agent_client::connection_to(
+    std::size_t index) {
+    if (idle_ && idle_index_ == index && idle_->usable()) {
+        return std::move(idle_);
+    }
+    idle_.reset();
+    return agent_connection::open(context_, agents_[index]);
+}
+
+result<proto::reply> agent_client::cancel_receive(
+    agent_connection& connection, const std::string& receive_id) {
+    // The cancel goes on the same connection as the receive: the agent
+    // knows the waiter by the connection it came from.
+    std::string cancel_id = new_request_id();
+    auto frames = proto::encode_request(
+        cancel_id, "cancel", proto::value_map{{"request", receive_id}});
+    if (!connection.send(frames)) {
+        return status(errc::unavailable, "interrupted");
+    }
+
+    // Wait for both answers: the receive's (empty, or messages already on
+    // their way that must be released) and the cancel's.
+    auto deadline = steady_clock::now() + kCancelWait;
+    std::optional<proto::reply> delivered;
+    bool cancelled = false;
+    while (!cancelled || !delivered) {
+        auto out =
+            connection.wait({receive_id, cancel_id}, deadline, deadline, false);
+        if (out.how != agent_connection::end::reply) {
+            break;
+        }
+        if (out.reply.id == cancel_id) {
+            cancelled = true;
+        } else {
+            delivered = std::move(out.reply);
+        }
+    }
+    if (delivered && delivered->error.is_ok()) {
+        return std::move(*delivered);
+    }
+    return status(errc::unavailable, "interrupted");
+}
+
+}  // namespace dmq::cli

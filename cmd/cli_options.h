@@ -1,0 +1,54 @@
+// CLI11 glue for the kinds of values dmq's commands take: queue names,
+// durations, sizes, counts, attributes and the output format. Each value is
+// checked while parsing, so a bad one is a usage error (exit 2) before any
+// network traffic, with a message that says the valid form.
+
+#pragma once
+
+#include "cmd/output_format.h"
+#include "common/duration.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dmq::cli {
+
+// Adds the QUEUE argument, checked against the queue name rules.
+CLI::Option* add_queue_argument(CLI::App& cmd, std::string& queue);
+
+// Adds an option taking a duration ("500ms", "30s", "5m", "2h", "4d"; a
+// bare number is seconds). `out` is set only when the option is given;
+// durations over `most` are refused.
+CLI::Option* add_duration_option(CLI::App& cmd, const std::string& names,
+                                 std::optional<millis>& out,
+                                 const std::string& description,
+                                 millis most = millis(kMaxDurationMs));
+
+// Adds an option taking a size ("256KiB", "1MiB"; a bare number is bytes)
+// of at most `most` bytes.
+CLI::Option* add_size_option(CLI::App& cmd, const std::string& names,
+                             std::optional<std::uint64_t>& out,
+                             const std::string& description,
+                             std::uint64_t most);
+
+// Adds an option taking a whole number from 1 to `most`.
+CLI::Option* add_count_option(CLI::App& cmd, const std::string& names,
+                              std::int64_t& out, std::int64_t most,
+                              const std::string& description);
+
+// Adds the repeatable --attr KEY=VALUE option.
+CLI::Option* add_attribute_option(
+    CLI::App& cmd, std::vector<std::pair<std::string, std::string>>& out);
+
+// Adds --format text|json; `json` is set when json is chosen.
+CLI::Option* add_format_option(CLI::App& cmd, bool& json);
+
+// The long name among "-n,--max" style names: "--max".
+std::string long_name(const std::string& names);
+
+}  // namespace dmq::cli

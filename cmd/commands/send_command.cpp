@@ -1,0 +1,213 @@
+// dmq send: messages from the BODY argument or from stdin (whole, one per
+// line, or NUL-delimited), sent in batches as the input arrives, with one
+// message id printed per line after each batch.
+
+#include "cmd/cli_options.h"
+#include "cmd/commands/commands.h"
+#include "cmd/exit_codes.h"
+#include "cmd/input_splitter.h"
+#include "cmd/limits.h"
+#include "cmd/output_sink.h"
+#include "cmd/reply_reader.h"
+
+#include <unistd.h>
+
+namespace dmq::cli {
+
+namespace {
+
+struct send_options {
+    std::string queue;
+    std::string body;
+    CLI::Option* body_option = nullptr;  // count() > 0 when BODY was given
+    bool lines = false;
+    bool null = false;
+    bool quiet = false;
+    std::optional<millis> delay;
+    std::vector<std::pair<std::string, std::string>> attributes;
+};
+
+status too_large(std::optional<std::uint64_t> size) {
+    std::string body =
+        size ? "message body of " + std::to_string(*size) + " bytes"
+             : "message body";
+    return status(errc::too_large, body + " is over " +
+                                       format_size(kMaxBodyBytes) +
+                                       ", the largest size any queue takes");
+}
+
+// Messages collected for one send request. Lifecycle: one per command run;
+// flush() sends what it holds and prints the ids.
+class send_batch {
+public:
+    send_batch(const send_options& o, agent_client& client)
+        : options_(o), client_(client), meta_(message_meta(o)) {
+        meta_bytes_ = proto::encode(meta_).size();
+    }
+
+    bool empty() const { return bodies_.empty(); }
+
+    bool full() const {
+        return bodies_.size() >= kSendBatchMessages ||
+               body_bytes_ >= kSendBatchBodyBytes ||
+               bodies_.size() * meta_bytes_ >= kSendBatchEnvelopeBytes;
+    }
+
+    status add(std::string body) {
+        if (body.size() > kMaxBodyBytes) {
+            return too_large(body.size());
+        }
+        body_bytes_ += body.size();
+        bodies_.push_back(std::move(body));
+        return full() ? flush() : status::ok();
+    }
+
+    // Sends the batch (with one request id, kept across retries, so that
+    // a retry never stores a message twice) and prints the ids.
+    status flush();
+
+private:
+    static proto::value message_meta(const send_options& o) {
+        proto::value_map meta;
+        if (o.delay) {
+            meta["delay_ms"] = o.delay->count();
+        }
+        if (!o.attributes.empty()) {
+            proto::value_map attributes;
+            for (const auto& [key, text] : o.attributes) {
+                attributes[key] = text;
+            }
+            meta["attributes"] = std::move(attributes);
+        }
+        return meta;
+    }
+
+    const send_options& options_;
+    agent_client& client_;
+    proto::value meta_;
+    std::size_t meta_bytes_ = 0;
+    std::vector<std::string> bodies_;
+    std::size_t body_bytes_ = 0;
+};
+
+status send_batch::flush() {
+    if (bodies_.empty()) {
+        return status::ok();
+    }
+    std::size_t count = bodies_.size();
+    proto::value_map args{
+        {"queue", options_.queue},
+        {"messages", proto::value_list(count, meta_)},
+    };
+    auto reply = client_.call("send", std::move(args), std::move(bodies_));
+    bodies_.clear();
+    body_bytes_ = 0;
+    if (!reply) {
+        return reply.error();
+    }
+
+    reply_reader r(reply->fields);
+    const proto::value_list& ids = r.list("ids");
+    std::string text;
+    for (const auto& id : ids) {
+        text += id.as_string() ? *id.as_string() + "\n" : "";
+    }
+    if (!r.error()) {
+        return r.error();
+    }
+    if (ids.size() != count) {
+        return status(
+            errc::internal,
+            "malformed reply from the agent: " + std::to_string(ids.size()) +
+                " ids for " + std::to_string(count) + " messages");
+    }
+    if (options_.quiet) {
+        return status::ok();
+    }
+    output_sink& out = standard_output();
+    status written = out.write(text);
+    return written ? out.flush() : written;
+}
+
+status add_ready(input_splitter& splitter, send_batch& batch) {
+    for (auto& body : splitter.take()) {
+        if (status added = batch.add(std::move(body)); !added) {
+            return added;
+        }
+    }
+    if (splitter.partial_size() > kMaxBodyBytes) {
+        return too_large(std::nullopt);  // still being read: size unknown
+    }
+    return status::ok();
+}
+
+// Reads stdin to its end. A partial batch goes out whenever stdin has
+// nothing more to give right now, so that slow streams are sent line by
+// line as they come, and fast ones in full batches.
+status send_stdin(input_splitter& splitter, send_batch& batch) {
+    input_reader reader(STDIN_FILENO);
+    for (;;) {
+        auto got = reader.read_some(splitter, batch.empty());
+        if (!got) {
+            return got.error();
+        }
+        if (*got == input_reader::outcome::end) {
+            splitter.finish();
+        }
+        if (status added = add_ready(splitter, batch); !added) {
+            return added;
+        }
+        if (*got != input_reader::outcome::read) {
+            status sent = batch.flush();
+            if (!sent || *got == input_reader::outcome::end) {
+                return sent;
+            }
+        }
+    }
+}
+
+int run_send(const send_options& o, command_context& ctx) {
+    split_mode mode = o.lines  ? split_mode::lines
+                      : o.null ? split_mode::null
+                               : split_mode::whole;
+    input_splitter splitter(mode);
+    send_batch batch(o, ctx.client());
+
+    status done;
+    if (o.body_option->count() > 0) {
+        // The argument is the input; stdin is never read.
+        splitter.feed(o.body);
+        splitter.finish();
+        done = add_ready(splitter, batch);
+        if (done) {
+            done = batch.flush();
+        }
+    } else {
+        done = send_stdin(splitter, batch);
+    }
+    return done ? kExitOk : fail(done);
+}
+
+}  // namespace
+
+command_runner setup_send(CLI::App& cmd) {
+    auto o = std::make_shared<send_options>();
+    add_queue_argument(cmd, o->queue);
+    o->body_option = cmd.add_option(
+        "BODY", o->body,
+        "the message body, taken as is; without it, stdin is read");
+    auto* lines =
+        cmd.add_flag("-l,--lines", o->lines,
+                     "send one message per line of input, without its newline");
+    cmd.add_flag("-0,--null", o->null,
+                 "send one message per NUL-terminated record of input")
+        ->excludes(lines);
+    add_duration_option(cmd, "--delay", o->delay,
+                        "keep the messages invisible for DUR [default: the "
+                        "queue's delay]");
+    add_attribute_option(cmd, o->attributes);
+    cmd.add_flag("-q,--quiet", o->quiet, "do not print the message ids");
+    return [o](command_context& ctx) { return run_send(*o, ctx); };
+}
+
+}  // namespace dmq::cli

@@ -1,0 +1,239 @@
+// Running the --exec command for one message; see exec_runner.h.
+
+#include "cmd/exec_runner.h"
+
+#include "cmd/exit_codes.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace dmq::cli {
+
+namespace {
+
+// How often to look for the command's exit when pidfd_open is missing.
+constexpr int kExitCheckMs = 20;
+
+// A closed file descriptor once it leaves scope.
+class unique_fd {
+public:
+    explicit unique_fd(int fd = -1) : fd_(fd) {}
+    ~unique_fd() { reset(); }
+    unique_fd(const unique_fd&) = delete;
+    unique_fd& operator=(const unique_fd&) = delete;
+
+    int get() const { return fd_; }
+    void reset() {
+        if (fd_ >= 0) {
+            close(fd_);
+        }
+        fd_ = -1;
+    }
+
+private:
+    int fd_;
+};
+
+// The environment of the command: dmq's own, plus the message's.
+std::vector<std::string> command_environment(const exec_job& job,
+                                             const message_record& m) {
+    std::vector<std::string> env = {
+        "DMQ_QUEUE=" + job.queue,
+        "DMQ_MESSAGE_ID=" + m.id,
+        "DMQ_RECEIPT=" + m.receipt.value_or(""),
+        "DMQ_RECEIVE_COUNT=" + std::to_string(m.receive_count),
+    };
+    for (char** e = environ; *e; ++e) {
+        std::string_view entry(*e);
+        if (entry.rfind("DMQ_QUEUE=", 0) != 0 &&
+            entry.rfind("DMQ_MESSAGE_ID=", 0) != 0 &&
+            entry.rfind("DMQ_RECEIPT=", 0) != 0 &&
+            entry.rfind("DMQ_RECEIVE_COUNT=", 0) != 0) {
+            env.emplace_back(entry);
+        }
+    }
+    return env;
+}
+
+// Starts /bin/sh -c COMMAND with `stdin_fd` as its stdin.
+result<pid_t> spawn_shell(const exec_job& job, const message_record& m,
+                          int stdin_fd) {
+    std::vector<std::string> env = command_environment(job, m);
+    std::vector<char*> envp;
+    for (auto& entry : env) {
+        envp.push_back(entry.data());
+    }
+    envp.push_back(nullptr);
+    std::string sh = "sh";
+    std::string dash_c = "-c";
+    std::string command = job.command;
+    char* argv[] = {sh.data(), dash_c.data(), command.data(), nullptr};
+
+    // dmq ignores SIGPIPE; the command must get the usual behaviour.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO);
+
+    pid_t pid = 0;
+    int err = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (err != 0) {
+        return status(errc::internal, "run --exec command: /bin/sh: " +
+                                          std::string(std::strerror(err)));
+    }
+    return pid;
+}
+
+// Feeds the body to the command and extends the message until the
+// command exits. Ownership: closes `body_fd` once the body is written.
+class command_watch {
+public:
+    command_watch(const exec_job& job, const message_record& m,
+                  agent_client& client, pid_t pid, int body_fd)
+        : job_(job),
+          message_(m),
+          client_(client),
+          pid_(pid),
+          pidfd_(static_cast<int>(syscall(SYS_pidfd_open, pid, 0))),
+          body_fd_(body_fd) {}
+
+    // Returns the wait status of the command.
+    int wait_for_exit();
+
+private:
+    millis extend_every() const {
+        return std::max(job_.visibility / 3, millis(1));
+    }
+    void write_body();
+    void extend_if_due();
+    bool exited(int& wait_status);
+
+    const exec_job& job_;
+    const message_record& message_;
+    agent_client& client_;
+    pid_t pid_;
+    unique_fd pidfd_;
+    unique_fd body_fd_;
+    std::size_t written_ = 0;
+    bool extending_ = true;
+    time_point next_extend_ = steady_clock::now() + extend_every();
+};
+
+int command_watch::wait_for_exit() {
+    int wait_status = 0;
+    while (!exited(wait_status)) {
+        pollfd fds[2] = {{pidfd_.get(), POLLIN, 0},
+                         {body_fd_.get(), POLLOUT, 0}};
+        auto until_extend =
+            std::chrono::ceil<millis>(next_extend_ - steady_clock::now());
+        int timeout = static_cast<int>(std::max<std::int64_t>(
+            0, extending_ ? until_extend.count() : 60'000));
+        if (pidfd_.get() < 0) {
+            timeout = std::min(timeout, kExitCheckMs);
+        }
+        poll(fds, 2, timeout);  // EINTR: the message at hand goes on
+
+        if (fds[1].revents != 0) {
+            write_body();
+        }
+        extend_if_due();
+    }
+    return wait_status;
+}
+
+void command_watch::write_body() {
+    const std::string& body = message_.body;
+    while (written_ < body.size()) {
+        ssize_t n = write(body_fd_.get(), body.data() + written_,
+                          body.size() - written_);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            return;  // the pipe is full; poll says when it drains
+        }
+        if (n < 0) {
+            break;  // EPIPE: the command does not read its stdin
+        }
+        written_ += static_cast<std::size_t>(n);
+    }
+    body_fd_.reset();  // end of input for the command
+}
+
+void command_watch::extend_if_due() {
+    if (!extending_ || steady_clock::now() < next_extend_) {
+        return;
+    }
+    next_extend_ = steady_clock::now() + extend_every();
+    call_options options;
+    options.interruptible = false;
+    auto reply = client_.call(
+        "extend",
+        {{"queue", job_.queue},
+         {"receipt", message_.receipt.value_or("")},
+         {"visibility_ms", static_cast<std::int64_t>(job_.visibility.count())}},
+        {}, options);
+    if (!reply) {
+        // Keep the command running: its work may still succeed, and an
+        // ack after that fails visibly if the message went elsewhere.
+        warn("cannot extend message '" + message_.id +
+             "' while its command runs: " + reply.error().message());
+        extending_ = false;
+    }
+}
+
+bool command_watch::exited(int& wait_status) {
+    pid_t done = waitpid(pid_, &wait_status, WNOHANG);
+    while (done < 0 && errno == EINTR) {
+        done = waitpid(pid_, &wait_status, WNOHANG);
+    }
+    if (done < 0) {
+        wait_status = 255 << 8;  // unknown outcome: count it as a failure
+    }
+    return done == pid_ || done < 0;
+}
+
+}  // namespace
+
+result<int> run_exec(const exec_job& job, const message_record& message,
+                     agent_client& client) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        return errno_status("run --exec command: pipe", errno);
+    }
+    unique_fd read_end(fds[0]);
+    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+
+    auto pid = spawn_shell(job, message, read_end.get());
+    if (!pid) {
+        close(fds[1]);
+        return pid.error();
+    }
+    read_end.reset();
+
+    command_watch watch(job, message, client, *pid, fds[1]);
+    int wait_status = watch.wait_for_exit();
+    if (WIFSIGNALED(wait_status)) {
+        return kExitSignalBase + WTERMSIG(wait_status);
+    }
+    return WEXITSTATUS(wait_status);
+}
+
+}  // namespace dmq::cli

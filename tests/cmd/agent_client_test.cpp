@@ -1,0 +1,348 @@
+// The agent client against fake agents (ROUTER sockets in this process):
+// failover, retries with the same request id, timeouts, and the cancel of
+// an interrupted receive.
+
+#include "cmd/agent_client.h"
+#include "cmd/signals.h"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace dmq;
+using namespace dmq::cli;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A ROUTER socket on 127.0.0.1 that answers requests with `handler`
+// from its own thread. The handler returns the replies to send back to
+// the client: none leaves the request unanswered.
+class fake_agent {
+public:
+    using handler =
+        std::function<std::vector<proto::reply>(const proto::request&)>;
+
+    explicit fake_agent(handler h) : handler_(std::move(h)) {
+        std::promise<std::string> bound;
+        auto endpoint = bound.get_future();
+        thread_ = std::thread([this, &bound] { serve(bound); });
+        address_ = endpoint.get();
+    }
+
+    ~fake_agent() {
+        stop_ = true;
+        thread_.join();
+    }
+
+    std::string address() const { return address_; }
+
+    std::vector<proto::request> requests() {
+        std::lock_guard lock(mutex_);
+        return requests_;
+    }
+
+private:
+    void serve(std::promise<std::string>& bound) {
+        zmq::context_t context;
+        zmq::socket_t router(context, zmq::socket_type::router);
+        router.set(zmq::sockopt::linger, 0);
+        router.bind("tcp://127.0.0.1:*");
+        std::string endpoint = router.get(zmq::sockopt::last_endpoint);
+        bound.set_value(endpoint.substr(endpoint.find("//") + 2));
+
+        while (!stop_) {
+            zmq::pollitem_t item = {router.handle(), 0, ZMQ_POLLIN, 0};
+            zmq::poll(&item, 1, 20ms);
+            if (item.revents & ZMQ_POLLIN) {
+                handle_one(router);
+            }
+        }
+    }
+
+    void handle_one(zmq::socket_t& router) {
+        std::vector<std::string> frames;
+        zmq::message_t frame;
+        do {
+            (void)router.recv(frame);
+            frames.push_back(frame.to_string());
+        } while (frame.more());
+        std::string peer = frames.front();
+        frames.erase(frames.begin());
+
+        auto request = proto::decode_request(frames);
+        if (!request) {
+            return;
+        }
+        {
+            std::lock_guard lock(mutex_);
+            requests_.push_back(*request);
+        }
+        for (const auto& reply : handler_(*request)) {
+            auto out = proto::encode_reply(reply);
+            router.send(zmq::buffer(peer), zmq::send_flags::sndmore);
+            for (std::size_t i = 0; i < out.size(); ++i) {
+                router.send(zmq::buffer(out[i]), i + 1 < out.size()
+                                                     ? zmq::send_flags::sndmore
+                                                     : zmq::send_flags::none);
+            }
+        }
+    }
+
+    handler handler_;
+    std::thread thread_;
+    std::string address_;
+    std::atomic<bool> stop_{false};
+    std::mutex mutex_;
+    std::vector<proto::request> requests_;
+};
+
+proto::reply ok_reply(const proto::request& request,
+                      proto::value_map fields = {}) {
+    proto::reply r;
+    r.id = request.id;
+    r.fields = std::move(fields);
+    return r;
+}
+
+proto::reply error_reply(const proto::request& request, errc code,
+                         std::string message, proto::value_map fields = {}) {
+    proto::reply r = ok_reply(request, std::move(fields));
+    r.error = status(code, std::move(message));
+    return r;
+}
+
+std::vector<proto::reply> silent(const proto::request&) {
+    return {};
+}
+
+std::vector<proto::reply> answer_ok(const proto::request& r) {
+    return {ok_reply(r)};
+}
+
+agent_client client_for(const std::vector<std::string>& addresses,
+                        millis timeout) {
+    std::string list;
+    for (const auto& a : addresses) {
+        list += (list.empty() ? "" : ",") + a;
+    }
+    auto agents = parse_agent_list(list);
+    REQUIRE(agents.is_ok());
+    return agent_client(std::move(*agents), timeout);
+}
+
+// Nothing listens on port 1 of the loopback interface.
+constexpr const char* kClosedPort = "127.0.0.1:1";
+
+}  // namespace
+
+TEST_CASE("agent lists are HOST:PORT entries separated by commas", "[client]") {
+    auto agents = parse_agent_list("127.0.0.1:7420, localhost:1,[::1]:99");
+    REQUIRE(agents.is_ok());
+    REQUIRE(agents->size() == 3);
+    CHECK((*agents)[0].endpoint == "tcp://127.0.0.1:7420");
+    CHECK((*agents)[1].name == "localhost:1");
+    CHECK((*agents)[2].ipv6);
+
+    for (auto bad : {"", "host", "host:", ":7420", "h:0", "h:65536", "a:1,",
+                     "h:12x", "::1:7420"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_agent_list(bad).is_ok());
+    }
+}
+
+TEST_CASE("request ids are 128 random bits in hex", "[client]") {
+    std::string a = new_request_id();
+    CHECK(a.size() == 32);
+    CHECK(a.find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(a != new_request_id());
+}
+
+TEST_CASE("a reply comes back with its fields", "[client][net]") {
+    fake_agent agent([](const proto::request& r) {
+        return std::vector{ok_reply(r, {{"version", "1.2.3"}})};
+    });
+    auto client = client_for({agent.address()}, 2s);
+    auto reply = client.call("ping", {});
+    REQUIRE(reply.is_ok());
+    CHECK(*proto::fields(reply->fields).string("version") == "1.2.3");
+    CHECK(agent.requests().at(0).op == "ping");
+}
+
+TEST_CASE("a NOT_FOUND error says which queue was probably meant",
+          "[client][net]") {
+    fake_agent agent([](const proto::request& r) {
+        return std::vector{error_reply(r, errc::not_found,
+                                       "unknown queue 'ordrs'",
+                                       {{"suggestion", "orders"}})};
+    });
+    auto client = client_for({agent.address()}, 2s);
+    auto reply = client.call("queue_info", {{"queue", "ordrs"}});
+    REQUIRE_FALSE(reply.is_ok());
+    CHECK(reply.error().code() == errc::not_found);
+    CHECK(reply.error().message() ==
+          "unknown queue 'ordrs', did you mean 'orders'?");
+}
+
+TEST_CASE("a refused connection fails over to the next agent at once",
+          "[client][net]") {
+    fake_agent agent(answer_ok);
+    auto client = client_for({kClosedPort, agent.address()}, 5s);
+    auto start = steady_clock::now();
+    CHECK(client.call("ping", {}).is_ok());
+    CHECK(steady_clock::now() - start < 1s);
+}
+
+TEST_CASE(
+    "an agent that does not answer is retried elsewhere with the "
+    "same request id",
+    "[client][net]") {
+    fake_agent mute(silent);
+    fake_agent good(answer_ok);
+    auto client = client_for({mute.address(), good.address()}, 1s);
+    REQUIRE(client.call("send", {{"queue", "q"}}).is_ok());
+    REQUIRE(mute.requests().size() == 1);
+    REQUIRE(good.requests().size() == 1);
+    CHECK(mute.requests()[0].id == good.requests()[0].id);
+}
+
+TEST_CASE("an agent that stops is left for the next one", "[client][net]") {
+    fake_agent stopping([](const proto::request& r) {
+        return std::vector{
+            error_reply(r, errc::shutting_down, "agent is stopping")};
+    });
+    fake_agent good(answer_ok);
+    auto client = client_for({stopping.address(), good.address()}, 2s);
+    CHECK(client.call("ping", {}).is_ok());
+    CHECK(stopping.requests().at(0).id == good.requests().at(0).id);
+}
+
+TEST_CASE("an unreachable agent is an error within the timeout",
+          "[client][net]") {
+    fake_agent mute(silent);
+    auto client = client_for({mute.address()}, 300ms);
+    auto start = steady_clock::now();
+    auto reply = client.call("ping", {});
+    auto took = steady_clock::now() - start;
+    REQUIRE_FALSE(reply.is_ok());
+    CHECK(reply.error().code() == errc::unavailable);
+    CHECK(reply.error().message().find("no reply within 300ms") !=
+          std::string::npos);
+    CHECK(took >= 300ms);
+    CHECK(took < 1s);
+}
+
+TEST_CASE("every agent refusing is one error naming each", "[client][net]") {
+    auto client = client_for({kClosedPort, "127.0.0.1:2"}, 2s);
+    auto reply = client.call("ping", {});
+    REQUIRE_FALSE(reply.is_ok());
+    CHECK(reply.error().message() ==
+          "no agent reachable: '127.0.0.1:1': connection refused; "
+          "'127.0.0.1:2': connection refused");
+}
+
+TEST_CASE("a long poll may take its wait on top of the timeout",
+          "[client][net]") {
+    fake_agent slow([](const proto::request& r) {
+        std::this_thread::sleep_for(400ms);
+        return std::vector{ok_reply(r)};
+    });
+    auto client = client_for({slow.address()}, 200ms);
+    call_options options;
+    options.extra_wait = 500ms;
+    CHECK(client.call("receive", {}, {}, options).is_ok());
+}
+
+TEST_CASE("the connection is kept for the next request", "[client][net]") {
+    fake_agent agent(answer_ok);
+    auto client = client_for({agent.address()}, 2s);
+    for (int i = 0; i < 3; ++i) {
+        REQUIRE(client.call("ping", {}).is_ok());
+    }
+    auto requests = agent.requests();
+    REQUIRE(requests.size() == 3);
+    CHECK(requests[0].id != requests[1].id);
+}
+
+// Runs `call` in a child process with dmq's signal handlers, so that this
+// test process keeps its own; the fake agent sends the child SIGINT when
+// the receive arrives. Returns the child's exit status.
+int interrupted_receive(fake_agent& agent, std::atomic<pid_t>& child,
+                        std::function<bool(result<proto::reply>&)> check) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(10);  // a hung client must not hang the test run
+        signals::install();
+        auto agents = parse_agent_list(agent.address());
+        agent_client client(std::move(*agents), 5s);
+        call_options options;
+        options.extra_wait = 20s;
+        options.cancel_on_interrupt = true;
+        auto reply = client.call("receive", {{"queue", "q"}}, {}, options);
+        _exit(check(reply) && signals::caught() == SIGINT ? 0 : 1);
+    }
+    child = pid;
+    int wait_status = 0;
+    waitpid(pid, &wait_status, 0);
+    return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+}
+
+void interrupt(std::atomic<pid_t>& child) {
+    while (child.load() == 0) {
+        std::this_thread::sleep_for(1ms);
+    }
+    kill(child.load(), SIGINT);
+}
+
+TEST_CASE("an interrupted receive is cancelled and exits promptly",
+          "[client][net][signal]") {
+    std::atomic<pid_t> child{0};
+    fake_agent agent([&child](const proto::request& r) {
+        if (r.op == "receive") {
+            interrupt(child);
+            return std::vector<proto::reply>{};
+        }
+        return std::vector{ok_reply(r, {{"cancelled", true}})};
+    });
+
+    auto start = steady_clock::now();
+    CHECK(interrupted_receive(agent, child,
+                              [](auto& reply) { return !reply.is_ok(); }) == 0);
+    CHECK(steady_clock::now() - start < 2s);
+
+    auto requests = agent.requests();
+    REQUIRE(requests.size() == 2);
+    CHECK(requests[1].op == "cancel");
+    CHECK(*proto::fields(requests[1].args).string("request") == requests[0].id);
+}
+
+TEST_CASE(
+    "messages already sent to an interrupted receive come back so "
+    "that they can be released",
+    "[client][net][signal]") {
+    std::atomic<pid_t> child{0};
+    std::string receive_id;
+    fake_agent agent([&](const proto::request& r) {
+        if (r.op == "receive") {
+            receive_id = r.id;
+            interrupt(child);
+            return std::vector<proto::reply>{};
+        }
+        // The messages left before the cancel came: no wait was pending.
+        proto::reply delivered;
+        delivered.id = receive_id;
+        delivered.fields = {{"messages", proto::value_list{}}};
+        return std::vector{delivered, ok_reply(r, {{"cancelled", false}})};
+    });
+
+    CHECK(interrupted_receive(agent, child,
+                              [](auto& reply) { return reply.is_ok(); }) == 0);
+}

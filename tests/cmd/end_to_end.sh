@@ -1,0 +1,304 @@
+#!/bin/bash
+# The dmq CLI end to end: starts a real dmq-agent on 127.0.0.1 (a free port
+# in 20000-29999, data in a fresh /tmp/cli-test-XXXX), drives it with the
+# real dmq binary, and checks outputs and exit statuses as a user or a
+# script would see them. Stops the agent (by its PID) and removes its data
+# when done. Takes about 15 seconds.
+#
+# Usage: end_to_end.sh PATH/TO/dmq PATH/TO/dmq-agent
+
+set -u
+dmq_bin=$1
+agent_bin=$2
+data=$(mktemp -d /tmp/cli-test-XXXX)
+agent_pid=""
+passed=0
+failed=0
+
+cleanup() {
+    if [[ -n $agent_pid ]]; then
+        kill "$agent_pid" 2>/dev/null
+        wait "$agent_pid" 2>/dev/null
+    fi
+    rm -rf "$data"
+}
+trap cleanup EXIT
+
+dmq() { "$dmq_bin" "$@"; }
+
+pass() { passed=$((passed + 1)); }
+
+fail() {
+    echo "end_to_end: FAILED: $*" >&2
+    failed=$((failed + 1))
+}
+
+# expect STATUS DESCRIPTION COMMAND...: runs the command, keeping its
+# stdout in $out and stderr in $err, and checks its exit status.
+expect() {
+    local want=$1 what=$2
+    shift 2
+    "$@" >"$data/out" 2>"$data/err"
+    local got=$?
+    out=$(cat "$data/out")
+    err=$(cat "$data/err")
+    if [[ $got == "$want" ]]; then
+        pass
+    else
+        fail "$what: exit status $got, expected $want; stderr: $err"
+    fi
+}
+
+# same DESCRIPTION ACTUAL EXPECTED
+same() {
+    if [[ $2 == "$3" ]]; then
+        pass
+    else
+        fail "$1: got '$2', expected '$3'"
+    fi
+}
+
+# has DESCRIPTION TEXT PATTERN (a grep -E pattern)
+has() {
+    if grep -qE -e "$3" <<<"$2"; then
+        pass
+    else
+        fail "$1: '$3' not in '$2'"
+    fi
+}
+
+start_agent() {
+    local try port
+    for try in 1 2 3 4 5; do
+        port=$((20000 + RANDOM % 10000))
+        # A port that accepts a connection is taken.
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            continue
+        fi
+        "$agent_bin" --data-dir "$data/agent" --listen "127.0.0.1:$port" \
+            >"$data/agent.log" 2>&1 &
+        agent_pid=$!
+        export DMQ_AGENTS="127.0.0.1:$port"
+        for _ in $(seq 50); do
+            dmq --timeout 200ms health >/dev/null 2>&1 && return 0
+            kill -0 "$agent_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$agent_pid" 2>/dev/null
+        wait "$agent_pid" 2>/dev/null
+        agent_pid=""
+    done
+    echo "end_to_end: dmq-agent did not start; its log:" >&2
+    cat "$data/agent.log" >&2
+    exit 1
+}
+
+elapsed_ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+test_queues() {
+    expect 0 "health" dmq health
+    has "health shows the agent" "$out" "127\.0\.0\.1:[0-9]+ +ok"
+    expect 0 "queue create" dmq queue create jobs
+    expect 5 "queue create of an existing queue" dmq queue create jobs
+    has "exists error" "$err" "^dmq: error: .*jobs"
+    expect 2 "invalid queue name" dmq queue create "bad name"
+    same "nothing on stdout for an error" "$out" ""
+    expect 0 "queue list" dmq queue list
+    same "queue list prints names" "$out" "jobs"
+    expect 0 "queue info" dmq queue info jobs
+    has "queue info keys" "$out" "^visibility: 30s$"
+    has "queue info owner" "$out" "^owner: "
+    expect 0 "queue update" dmq queue update jobs --visibility 1m
+    expect 0 "queue info json" dmq queue info jobs --format json
+    has "updated visibility" "$out" '"visibility_ms":60000'
+    expect 4 "unknown queue" dmq queue info jbos
+    has "did you mean" "$err" "did you mean 'jobs'\?"
+    expect 4 "send to unknown queue" dmq send jbos hello
+}
+
+test_send_receive() {
+    expect 0 "send from argument" dmq send jobs hello
+    has "send prints an id" "$out" "^[0-9a-f]{24}$"
+    expect 0 "receive" dmq receive jobs --delete
+    same "body with a newline" "$out" "hello"
+    expect 1 "receive from an empty queue" dmq receive jobs
+    same "no output when empty" "$out" ""
+
+    # An empty body, three ways, is one empty message each time.
+    dmq send -q jobs ''
+    printf '' | dmq send -q jobs
+    dmq send -q jobs </dev/null
+    dmq receive jobs -n 10 --delete -0 >"$data/empty"
+    same "three empty messages" "$(od -An -c "$data/empty" | tr -d ' ')" \
+        '\0\0\0'
+
+    # Bodies are bytes: NULs and invalid UTF-8 come back as they went.
+    head -c 3000 /dev/urandom >"$data/binary"
+    expect 0 "send binary" dmq send jobs <"$data/binary"
+    dmq receive jobs --raw --delete >"$data/binary.out"
+    cmp -s "$data/binary" "$data/binary.out" && pass ||
+        fail "binary body changed on the way"
+
+    expect 0 "literal --help body" dmq send -q jobs -- --help
+    expect 0 "receive literal" dmq receive jobs --delete
+    same "body is not an option" "$out" "--help"
+}
+
+test_lines() {
+    printf 'a\r\n\nb\nlast' | dmq send -q --lines jobs
+    dmq receive jobs -n 10 --delete -0 >"$data/lines"
+    same "lines keep CR, blank lines count, last line counts" \
+        "$(od -An -c "$data/lines" | tr -s ' ')" \
+        ' a \r \0 \0 b \0 l a s t \0'
+    expect 0 "NUL-delimited" bash -c \
+        "printf 'x\ny\0z' | '$dmq_bin' send -q --null jobs"
+    expect 0 "receive NUL-delimited" dmq receive jobs -n 5 --delete
+    same "records split on NUL only" "$out" $'x\ny\nz'
+
+    seq 2500 | dmq send --lines jobs >"$data/ids"
+    same "one id per line of a large input" "$(wc -l <"$data/ids")" 2500
+    expect 0 "info after a large send" dmq queue info jobs --format json
+    has "all lines stored" "$out" '"visible":2500'
+    expect 0 "receive many" dmq receive jobs -n 2500 --delete
+    same "every line back, in order" "$out" "$(seq 2500)"
+}
+
+test_streaming() {
+    local start
+    start=$(date +%s%N)
+    (echo first; sleep 2; echo second) | "$dmq_bin" send -q --lines jobs &
+    local sender=$!
+    expect 0 "a streamed line arrives before input ends" \
+        dmq receive jobs --wait 1500ms --delete
+    same "streamed line" "$out" "first"
+    (($(elapsed_ms "$start") < 1500)) && pass ||
+        fail "streamed line took $(elapsed_ms "$start")ms"
+    wait "$sender"
+    dmq receive jobs --delete >/dev/null
+}
+
+test_json() {
+    printf 'caf\xc3\xa9 "q" \\ \x01' | dmq send -q jobs --attr kind=test
+    printf '\xff\xfe' | dmq send -q jobs
+    expect 0 "receive json" dmq receive jobs -n 2 --format json
+    local first second
+    first=$(sed -n 1p <<<"$out")
+    second=$(sed -n 2p <<<"$out")
+    has "json escapes" "$first" '"body":"café \\"q\\" \\\\ \\u0001"'
+    has "json attributes" "$first" '"attributes":\{"kind":"test"\}'
+    has "json receipt" "$first" '"receipt":"[0-9a-f]{24}\.[0-9a-f]+"'
+    has "json time" "$first" \
+        '"sent_at":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z"'
+    has "invalid UTF-8 as base64" "$second" '"body_base64":"//4="'
+
+    # Ack by receipt, and a second ack of the same receipt is refused.
+    local receipt
+    receipt=$(sed -E 's/.*"receipt":"([^"]+)".*/\1/' <<<"$first")
+    expect 0 "ack" dmq ack jobs "$receipt"
+    expect 5 "ack of a deleted message" dmq ack jobs "$receipt"
+    receipt=$(sed -E 's/.*"receipt":"([^"]+)".*/\1/' <<<"$second")
+    expect 0 "extend" dmq extend jobs "$receipt" --visibility 30s
+    expect 0 "release" dmq release jobs "$receipt"
+    expect 0 "peek" dmq peek jobs --format json
+    has "peek has no receipt" "$out" '^\{"id":"[0-9a-f]+","receive_count":1,'
+    expect 0 "receive released" dmq receive jobs --format json --delete
+    has "second delivery" "$out" '"receive_count":2'
+}
+
+test_stale_receipt() {
+    dmq send -q jobs stale
+    local old
+    old=$(dmq receive jobs --visibility 300ms --format json |
+        sed -E 's/.*"receipt":"([^"]+)".*/\1/')
+    expect 0 "receive again after the timeout" dmq receive jobs --wait 5s \
+        --delete
+    expect 5 "ack with a stale receipt" dmq ack jobs "$old"
+    has "stale receipt named" "$err" "^dmq: error: receipt '$old'"
+}
+
+test_exec() {
+    printf 'ok\nbad\nok\n' | dmq send -q --lines jobs
+    expect 7 "exec with one failing command" dmq receive jobs -n 3 \
+        --exec 'test "$(cat)" = ok && echo "$DMQ_QUEUE $DMQ_RECEIVE_COUNT"'
+    same "commands ran with the environment" "$out" $'jobs 1\njobs 1'
+    has "failure warned" "$err" "^dmq: warning: command exited with status 1"
+    expect 0 "failed message was released" dmq queue info jobs --format json
+    has "only the failed message is left" "$out" '"delayed":1|"visible":1'
+    expect 0 "exec again, once the message is back" dmq receive jobs \
+        --wait 5s --exec 'cat >/dev/null'
+    expect 1 "exec on an empty queue" dmq receive jobs --exec true
+}
+
+test_signals() {
+    local start pid status
+    for sig in INT TERM; do
+        start=$(date +%s%N)
+        # The binary itself, not the dmq function: $! must be its PID.
+        "$dmq_bin" receive jobs --wait 20s >"$data/sig.out" &
+        pid=$!
+        sleep 0.5
+        kill -"$sig" "$pid"
+        wait "$pid"
+        status=$?
+        same "receive interrupted by SIG$sig" "$status" \
+            "$([[ $sig == INT ]] && echo 130 || echo 143)"
+        (($(elapsed_ms "$start") < 1500)) && pass ||
+            fail "SIG$sig took $(elapsed_ms "$start")ms to stop receive"
+        # The cancelled wait must not take the next message.
+        dmq send -q jobs "after $sig"
+        expect 0 "message after a cancelled wait" dmq receive jobs --delete
+        same "not swallowed by the dead waiter" "$out" "after $sig"
+    done
+
+    "$dmq_bin" receive jobs --follow --delete >"$data/follow.out" &
+    pid=$!
+    sleep 0.3
+    dmq send -q jobs one
+    dmq send -q jobs two
+    sleep 0.5
+    kill -TERM "$pid"
+    wait "$pid"
+    same "follow exits 0 on SIGTERM" "$?" 0
+    same "follow printed both" "$(cat "$data/follow.out")" $'one\ntwo'
+}
+
+test_limits() {
+    expect 0 "small queue" dmq queue create small --max-size 10
+    expect 5 "body over max-size" dmq send small 12345678901
+    has "too large" "$err" "^dmq: error: "
+    expect 0 "delayed send" dmq send -q small late --delay 1s
+    expect 1 "delayed message invisible" dmq receive small
+    expect 0 "delayed message visible later" dmq receive small --wait 5s \
+        --delete
+    dmq send -q small x
+    expect 5 "delete of a non-empty queue" dmq queue delete small
+    expect 0 "delete with --force" dmq queue delete small --force
+    expect 4 "deleted queue is gone" dmq queue info small
+}
+
+test_stats_and_errors() {
+    expect 0 "stats" dmq stats
+    has "stats table" "$out" "^QUEUE +SENT"
+    expect 0 "stats json" dmq stats jobs --format json
+    has "stats counters" "$out" '"name":"jobs","sent":[0-9]+'
+    expect 0 "purge" dmq queue purge jobs
+    expect 3 "unreachable agent" dmq --agents 127.0.0.1:1 queue list
+    has "unreachable named" "$err" "127\.0\.0\.1:1.*refused"
+    expect 2 "unknown command" dmq qeue list
+    has "command suggestion" "$err" "did you mean 'queue'\?"
+}
+
+start_agent
+test_queues
+test_send_receive
+test_lines
+test_streaming
+test_json
+test_stale_receipt
+test_exec
+test_signals
+test_limits
+test_stats_and_errors
+
+echo "end_to_end: $passed passed, $failed failed"
+((failed == 0))
