@@ -13,6 +13,8 @@ namespace {
 constexpr std::int64_t kMaxWaitMs = 20'000;
 constexpr std::size_t kMaxAttributes = 64;
 constexpr std::size_t kMaxAttributeBytes = 16 << 10;
+constexpr std::size_t kMaxBatchMessages = proto::kMaxBatchMessages;
+constexpr std::size_t kMaxSendBytes = 64 << 20;
 
 using proto::fields;
 using proto::value;
@@ -297,6 +299,17 @@ routed request_router::send(const proto::request& req, std::int64_t now) {
                    "'messages' lists " + std::to_string((*messages)->size()) +
                        " messages but the request carries " +
                        std::to_string(req.bodies.size()) + " bodies"));
+    }
+
+    std::size_t total = 0;
+    for (const auto& body : req.bodies) {
+        total += body.size();
+    }
+    if (req.bodies.size() > kMaxBatchMessages || total > kMaxSendBytes) {
+        return failure(req, status(errc::bad_request,
+                                   "a send may carry at most 10000 messages "
+                                   "and 64MiB of bodies; split it into "
+                                   "several requests"));
     }
 
     std::vector<queue::outgoing_message> batch;

@@ -561,7 +561,7 @@ result<std::vector<std::string>> queue_engine::send(
         if (static_cast<std::int64_t>(m.body.size()) > config.max_size) {
             return status(
                 errc::too_large,
-                "message " + std::to_string(i + 1) + " is " +
+                "message " + std::to_string(i + 1) + " of this request is " +
                     std::to_string(m.body.size()) +
                     " bytes, over the maximum size of queue '" + name + "' (" +
                     format_size(static_cast<std::uint64_t>(config.max_size)) +
