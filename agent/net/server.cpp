@@ -72,7 +72,7 @@ void server::warn_malformed(const std::string& identity, const status& why,
         ++malformed_suppressed_;
         return;
     }
-    log_.warn("net [peer={}]: malformed request: {}; replied {}{}",
+    log_.warn("[peer={}]: malformed request: {}; replied {}{}",
               peer_name(identity), why.message(), wire_code(why.code()),
               malformed_suppressed_ > 0
                   ? " (" + std::to_string(malformed_suppressed_) +
@@ -137,8 +137,8 @@ void server::take_request(std::vector<std::string> frames, std::int64_t now) {
         std::int64_t wake =
             std::min(next.value_or(out.park->deadline), out.park->deadline);
         waiters_.push_back({req->id, identity, *out.park, wake});
-        log_.debug("net [queue={} req={}]: receive waits until {}",
-                   out.park->queue, req->id, out.park->deadline);
+        log_.debug("[queue={} req={}]: receive waits until {}", out.park->queue,
+                   req->id, out.park->deadline);
         return;
     }
     errc code = out.reply.error.code();
@@ -238,7 +238,7 @@ void server::send_frames(const std::string& identity,
             socket_.send(zmq::buffer(frames[i]), more);
         }
     } catch (const zmq::error_t& e) {
-        log_.warn("net [peer={}]: reply not sent: {}", peer_name(identity),
+        log_.warn("[peer={}]: reply not sent: {}", peer_name(identity),
                   e.what());
     }
 }
@@ -311,7 +311,7 @@ status server::run(const std::atomic<bool>& stop) {
         if (now - last_sweep_ >= kSweepEveryMs) {
             last_sweep_ = now;
             if (auto s = engine_.sweep(now); !s) {
-                log_.error("queue: housekeeping failed: {}; retrying in 1s",
+                log_.error("housekeeping failed: {}; retrying in 1s",
                            s.message());
             }
         }

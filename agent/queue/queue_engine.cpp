@@ -413,7 +413,7 @@ result<queue_info> queue_engine::create_queue(const std::string& name,
     q.row = row;
     q.log = std::move(*log);
     log_.info(
-        "queue [queue={}]: created (visibility {}, retention {}, "
+        "[queue={}]: created (visibility {}, retention {}, "
         "max size {}, delay {})",
         name, format_duration(millis(row.config.visibility_ms)),
         format_duration(millis(row.config.retention_ms)),
@@ -441,7 +441,7 @@ result<queue_info> queue_engine::update_queue(const std::string& name,
         return s;
     }
     (*q)->row.config = row.config;
-    log_.info("queue [queue={}]: settings updated", name);
+    log_.info("[queue={}]: settings updated", name);
     return info(name, now);
 }
 
@@ -484,7 +484,7 @@ status queue_engine::delete_queue(const std::string& name, bool force,
     }
     queues_.erase(name);
     fs::remove_all(doomed, ec);
-    log_.info("queue [queue={}]: deleted ({} messages dropped)", name, held);
+    log_.info("[queue={}]: deleted ({} messages dropped)", name, held);
     return status::ok();
 }
 
@@ -499,7 +499,7 @@ result<std::int64_t> queue_engine::purge_queue(const std::string& name) {
         return s;
     }
     std::int64_t purged = (*q)->row.counters.purged - before;
-    log_.info("queue [queue={}]: purged {} messages", name, purged);
+    log_.info("[queue={}]: purged {} messages", name, purged);
     return purged;
 }
 
@@ -639,7 +639,7 @@ result<std::vector<delivered_message>> queue_engine::receive(
         if (!body) {
             // Leave the message where it is for an operator to examine, but
             // do not let it block the queue for everyone else.
-            log_.error("storage [queue={} msg={}]: {}; skipping it", name,
+            log_.error("[queue={} msg={}]: {}; skipping it", name,
                        format_message_id(queue.row.uid, row.seq),
                        body.error().message());
             continue;
@@ -797,7 +797,7 @@ status queue_engine::expire_messages(queue_state& q, std::int64_t now) {
     }
     if (!seqs->empty()) {
         log_.info(
-            "queue [queue={}]: dropped {} messages past their "
+            "[queue={}]: dropped {} messages past their "
             "retention",
             q.row.name, seqs->size());
     }
@@ -834,7 +834,7 @@ status queue_engine::remove_unused_segments() {
         }
         if (*removed > 0) {
             log_.info(
-                "storage [queue={}]: removed {} segments no message "
+                "[queue={}]: removed {} segments no message "
                 "uses",
                 q->row.name, *removed);
         }

@@ -163,7 +163,7 @@ status queue_log::roll() {
         return seg.error();
     }
     segments_.push_back(std::move(*seg));
-    log_.debug("storage [dir={}]: rolled to segment {}", dir_.string(), next);
+    log_.debug("[dir={}]: rolled to segment {}", dir_.string(), next);
     return status::ok();
 }
 
@@ -223,7 +223,7 @@ result<std::size_t> queue_log::remove_segments_except(
         fs::remove(segments_[i].path(), ec);
         if (ec) {
             // Keep going: a file we failed to remove costs only disk space.
-            log_.error("storage [seg={}]: remove failed: {}; will retry",
+            log_.error("[seg={}]: remove failed: {}; will retry",
                        segments_[i].path().string(), ec.message());
             kept.push_back(std::move(segments_[i]));
             continue;
