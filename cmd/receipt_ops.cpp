@@ -23,7 +23,7 @@ status ack_result(const proto::value& entry) {
                       "not a map");
     }
     reply_reader r(*entry.as_map());
-    std::string receipt = r.string("receipt");
+    r.string("receipt");  // a result without its receipt is malformed
     bool ok = false;
     if (auto it = entry.as_map()->find("ok");
         it != entry.as_map()->end() && it->second.as_bool()) {
@@ -35,8 +35,8 @@ status ack_result(const proto::value& entry) {
     std::string code = r.optional_string("code").value_or("INTERNAL");
     std::string message =
         r.optional_string("message").value_or("the agent gave no reason");
-    return status(errc_from_wire(code),
-                  "receipt '" + receipt + "': " + message);
+    // The agent's message names the receipt already.
+    return status(errc_from_wire(code), message);
 }
 
 }  // namespace

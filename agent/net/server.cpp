@@ -172,11 +172,17 @@ void server::serve_waiters(std::int64_t now, bool shutting_down) {
             still.push_back(std::move(w));
             continue;
         }
-        parked_receive p = w.receive;
         if (shutting_down) {
-            p.deadline = now;
+            // Not "nothing to receive": the client should try another
+            // agent, or report this one as gone.
+            proto::reply r;
+            r.id = w.id;
+            r.error = status(errc::shutting_down,
+                             "agent is shutting down; retry the receive");
+            reply_later(w.identity, r);
+            continue;
         }
-        auto reply = router_.retry_receive(w.id, p, now);
+        auto reply = router_.retry_receive(w.id, w.receive, now);
         if (reply) {
             reply_later(w.identity, *reply);
             continue;
@@ -320,8 +326,8 @@ status server::run(const std::atomic<bool>& stop) {
         }
     }
 
-    // Stopping: answer long polls with nothing rather than leave clients
-    // waiting for an agent that is gone.
+    // Stopping: answer long polls now rather than leave clients waiting
+    // for an agent that is gone.
     std::int64_t now = wall_clock_ms();
     serve_waiters(now, true);
     return finish_batch(now);

@@ -276,7 +276,8 @@ command_runner setup_receive(CLI::App& cmd) {
     auto* exec = cmd.add_option(
         "--exec", o->exec,
         "run CMD with /bin/sh -c for each message, body on stdin; ack it if "
-        "CMD exits 0, release it otherwise");
+        "CMD exits 0, otherwise release it to return after 1s, doubling "
+        "per delivery up to 1m");
     exec->type_name("CMD")->excludes(remove);
     for (const char* name : {"--null", "--raw", "--format"}) {
         exec->excludes(name);

@@ -213,7 +213,7 @@ test_stale_receipt() {
     expect 0 "receive again after the timeout" dmq receive jobs --wait 5s \
         --delete
     expect 5 "ack with a stale receipt" dmq ack jobs "$old"
-    has "stale receipt named" "$err" "^dmq: error: receipt '$old'"
+    has "stale receipt named" "$err" "^dmq: error: .*receipt '$old'"
 }
 
 test_exec() {
