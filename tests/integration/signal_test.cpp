@@ -222,3 +222,26 @@ TEST_CASE(
     CHECK(got.front().body == "late");
     CHECK(got.front().receive_count == 1);
 }
+
+TEST_CASE(
+    "a long poll still waiting when the agent stops is told the agent is "
+    "going, not that the queue is empty",
+    "[integration][signals]") {
+    temp_dir tmp;
+    auto agent = must_start_agent(tmp / "data");
+    must_create_queue(*agent, "gq");
+
+    auto poller = must_start_dmq(*agent, {"receive", "gq", "--wait", "20s"},
+                                 stdin_source::null_device(), tmp / "poll.out",
+                                 tmp / "poll.err");
+    sleep_ms(500);
+    REQUIRE(poller->running());
+    agent->terminate();
+
+    auto end = poller->wait_for_exit(milliseconds(10'000));
+    REQUIRE(end.has_value());
+    INFO("stderr: " << read_file(tmp / "poll.err"));
+    CHECK(end->shell_code() == 3);
+    CHECK(read_file(tmp / "poll.out").empty());
+    CHECK_THAT(read_file(tmp / "poll.err"), Catch::Contains("shutting down"));
+}
