@@ -48,7 +48,7 @@ soak: build
 	DMQ_SOAK=1 $(BUILD)/integration_tests "[soak]"
 
 install: build
-	cmake --install $(BUILD) --prefix $(PREFIX)
+	cmake --install $(BUILD) --prefix $(PREFIX) --strip
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

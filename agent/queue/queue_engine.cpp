@@ -611,6 +611,26 @@ result<std::string> queue_engine::read_body(queue_state& q,
     return std::string(send->body);
 }
 
+// Bounds the reply, not only the count: a receive of 10000 large messages
+// would otherwise hold gigabytes in memory at once. Always keeps one.
+result<std::vector<index::message_row>>
+queue_engine::visible_within_reply_limit(queue_state& q, std::int64_t now,
+                                         std::int64_t max) {
+    auto rows = index_->visible(q.row.uid, now, max);
+    if (!rows) {
+        return rows.error();
+    }
+    std::int64_t bytes = 0;
+    for (std::size_t i = 0; i < rows->size(); ++i) {
+        bytes += (*rows)[i].size;
+        if (i > 0 && bytes > kMaxReplyBodyBytes) {
+            rows->resize(i);
+            break;
+        }
+    }
+    return rows;
+}
+
 result<std::vector<delivered_message>> queue_engine::receive(
     const std::string& name, std::int64_t max,
     std::optional<std::int64_t> visibility_ms, std::int64_t now) {
@@ -621,20 +641,13 @@ result<std::vector<delivered_message>> queue_engine::receive(
     queue_state& queue = **q;
     std::int64_t visibility =
         visibility_ms.value_or(queue.row.config.visibility_ms);
-    auto rows = index_->visible(queue.row.uid, now, max);
+    auto rows = visible_within_reply_limit(queue, now, max);
     if (!rows) {
         return rows.error();
     }
 
     std::vector<delivered_message> out;
-    std::int64_t reply_bytes = 0;
     for (const auto& row : *rows) {
-        // Bound the reply, not the count: a receive of 10000 large
-        // messages would otherwise hold gigabytes in memory at once.
-        if (!out.empty() && reply_bytes + row.size > kMaxReplyBodyBytes) {
-            break;
-        }
-        reply_bytes += row.size;
         auto body = read_body(queue, row);
         if (!body) {
             // Leave the message where it is for an operator to examine, but
@@ -668,19 +681,12 @@ result<std::vector<delivered_message>> queue_engine::peek(
     if (!q) {
         return q.error();
     }
-    auto rows = index_->visible((*q)->row.uid, now, max);
+    auto rows = visible_within_reply_limit(**q, now, max);
     if (!rows) {
         return rows.error();
     }
     std::vector<delivered_message> out;
-    std::int64_t reply_bytes = 0;
     for (const auto& row : *rows) {
-        // Bound the reply, not the count: a receive of 10000 large
-        // messages would otherwise hold gigabytes in memory at once.
-        if (!out.empty() && reply_bytes + row.size > kMaxReplyBodyBytes) {
-            break;
-        }
-        reply_bytes += row.size;
         auto body = read_body(**q, row);
         if (!body) {
             return body.error();

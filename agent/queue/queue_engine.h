@@ -152,6 +152,8 @@ private:
                  storage::log_position at, std::uint64_t lsn);
     result<index::message_row> current_delivery(queue_state& q,
                                                 const std::string& receipt);
+    result<std::vector<index::message_row>> visible_within_reply_limit(
+        queue_state& q, std::int64_t now, std::int64_t max);
     result<std::string> read_body(queue_state& q, const index::message_row& m);
     status expire_messages(queue_state& q, std::int64_t now);
     status remove_unused_segments();

@@ -327,3 +327,16 @@ TEST_CASE("segments whose messages are all acked are removed from disk",
     REQUIRE(last.size() == 1);
     CHECK(last[0].body == big.back());
 }
+
+TEST_CASE("a receive stops adding messages once the reply passes 32 MiB",
+          "[queue]") {
+    dmq::test::test_dir dir;
+    auto e = must_open(dir.path());
+    config_change c;
+    c.max_size = 16 << 20;
+    REQUIRE(e->create_queue("q", c, kT0).is_ok());
+    must_send(*e, std::vector<std::string>(3, std::string(12 << 20, 'z')));
+
+    CHECK(must_receive(*e, kT0, 10).size() == 2);
+    CHECK(must_receive(*e, kT0, 10).size() == 1);
+}
