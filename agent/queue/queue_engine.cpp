@@ -148,7 +148,7 @@ void queue_engine::warn_about_unknown_dirs() {
 status queue_engine::recover_queue(queue_state& q, recovery_summary& summary) {
     auto log =
         storage::queue_log::open(queue_dir(q.row.uid), options_.segment_bytes,
-                                 storage_log_, summary.log);
+                                 storage_log_, summary.log, q.row.applied);
     if (!log) {
         return log.error();
     }

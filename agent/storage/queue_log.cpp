@@ -44,7 +44,8 @@ queue_log::queue_log(fs::path dir, std::uint64_t segment_bytes,
 result<std::unique_ptr<queue_log>> queue_log::open(const fs::path& dir,
                                                    std::uint64_t segment_bytes,
                                                    spdlog::logger& log,
-                                                   recovery_report& report) {
+                                                   recovery_report& report,
+                                                   log_position applied) {
     std::error_code ec;
     bool created = fs::create_directories(dir, ec);
     if (ec) {
@@ -77,10 +78,14 @@ result<std::unique_ptr<queue_log>> queue_log::open(const fs::path& dir,
         fs::path path = dir / segment_file_name(seqs[i]);
         auto seg = segment_file::open(path);
         bool newest = i + 1 == seqs.size();
-        if (!seg && seg.error().code() == errc::corrupt_data && newest) {
-            // Created but never written (or zero-filled by a crash): it can
-            // hold no acknowledged record, since every record follows a
-            // valid header that was synced when the segment was made.
+        bool holds_applied =
+            seqs[i] < applied.segment || (seqs[i] == applied.segment &&
+                                          applied.offset > kSegmentHeaderBytes);
+        if (!seg && seg.error().code() == errc::corrupt_data && newest &&
+            !holds_applied) {
+            // Created but never written (or zero-filled by a crash): it
+            // holds no acknowledged record, since the index has applied
+            // nothing from it.
             fs::path aside = path;
             aside += ".corrupt";
             fs::rename(path, aside, ec);
@@ -90,7 +95,12 @@ result<std::unique_ptr<queue_log>> queue_log::open(const fs::path& dir,
             continue;
         }
         if (!seg) {
-            return seg.error();
+            return status(seg.error().code(),
+                          seg.error().message() +
+                              "; it holds acknowledged messages, so the "
+                              "agent will not start. Restore the file from "
+                              "a backup, or move it away to accept the loss "
+                              "of its messages");
         }
         q->segments_.push_back(std::move(*seg));
     }
@@ -98,7 +108,12 @@ result<std::unique_ptr<queue_log>> queue_log::open(const fs::path& dir,
     if (q->segments_.empty()) {
         auto seg = segment_file::create(dir / segment_file_name(1), 1);
         if (!seg) {
-            return seg.error();
+            return status(seg.error().code(),
+                          seg.error().message() +
+                              "; it holds acknowledged messages, so the "
+                              "agent will not start. Restore the file from "
+                              "a backup, or move it away to accept the loss "
+                              "of its messages");
         }
         q->segments_.push_back(std::move(*seg));
     }
@@ -106,8 +121,37 @@ result<std::unique_ptr<queue_log>> queue_log::open(const fs::path& dir,
     return q;
 }
 
+status queue_log::check_applied_bytes_exist(log_position from) {
+    for (const auto& seg : segments_) {
+        if (seg.seq() == from.segment && seg.size() < from.offset) {
+            return status(
+                errc::corrupt_data,
+                seg.path().string() + " is " + std::to_string(seg.size()) +
+                    " bytes, but the index has applied records up to offset " +
+                    std::to_string(from.offset) +
+                    ": acknowledged messages in between are gone, so the "
+                    "agent will not start. Restore the file from a backup, "
+                    "or move it away to accept the loss of its messages");
+        }
+        if (seg.seq() >= from.segment) {
+            return status::ok();
+        }
+    }
+    if (from.offset > kSegmentHeaderBytes) {
+        return status(errc::corrupt_data,
+                      "segment " + segment_file_name(from.segment) + " of " +
+                          dir_.string() +
+                          " is missing, but the index has applied records "
+                          "from it; restore it from a backup");
+    }
+    return status::ok();
+}
+
 status queue_log::replay(log_position from, const visitor& visit,
                          recovery_report& report) {
+    if (auto s = check_applied_bytes_exist(from); !s) {
+        return s;
+    }
     for (std::size_t i = 0; i < segments_.size(); ++i) {
         segment_file& seg = segments_[i];
         if (seg.seq() < from.segment) {

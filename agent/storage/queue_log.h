@@ -39,19 +39,22 @@ struct recovery_report {
 // Lifecycle: open() returns one; the destructor closes its files.
 class queue_log {
 public:
-    // Opens (creating if needed) the log in `dir`. A newest segment whose
-    // header is unreadable (a crash while it was being created, or a
-    // zero-filled file) is renamed to *.corrupt and logged; a damaged
-    // header in an older segment is corrupt_data, since messages would be
-    // missing.
+    // Opens (creating if needed) the log in `dir`. `applied` is how far the
+    // index has applied the log: records before it were acknowledged.
+    // A newest segment whose header is unreadable and that holds nothing
+    // applied (a crash while it was being created, or a zero-filled file)
+    // is renamed to *.corrupt and logged. Any other damaged header is
+    // corrupt_data, since acknowledged messages would be lost.
     static result<std::unique_ptr<queue_log>> open(
         const std::filesystem::path& dir, std::uint64_t segment_bytes,
-        spdlog::logger& log, recovery_report& report);
+        spdlog::logger& log, recovery_report& report,
+        log_position applied = {});
 
     // Visits every record from `from` to the end, then makes the log
     // appendable. A torn or corrupt tail of the newest segment is copied
     // to a *.tail file beside it and cut off (logged); damage in an older
-    // segment is corrupt_data.
+    // segment, or a segment that ends before `from` (bytes the index had
+    // applied are gone), is corrupt_data.
     using visitor = std::function<status(log_position at, const record& rec)>;
     status replay(log_position from, const visitor& visit,
                   recovery_report& report);
@@ -86,6 +89,7 @@ private:
     queue_log(std::filesystem::path dir, std::uint64_t segment_bytes,
               spdlog::logger& log);
     status roll();
+    status check_applied_bytes_exist(log_position from);
     segment_file& active() { return segments_.back(); }
 
     std::filesystem::path dir_;

@@ -165,3 +165,56 @@ TEST_CASE("segments no message uses are removed, the active one never",
     CHECK(std::filesystem::exists(dir.path() / segment_file_name(2)));
     CHECK_FALSE(std::filesystem::exists(dir.path() / segment_file_name(1)));
 }
+
+TEST_CASE(
+    "a damaged header on the newest segment that holds applied "
+    "records stops recovery instead of dropping it",
+    "[storage][recovery]") {
+    dmq::test::test_dir dir;
+    log_position applied;
+    {
+        auto log = must_open(dir.path());
+        REQUIRE(log->append(1, 1, "acknowledged").is_ok());
+        REQUIRE(log->sync().is_ok());
+        applied = log->end();
+    }
+    auto seg = dir.path() / segment_file_name(applied.segment);
+    {
+        std::fstream f(seg, std::ios::binary | std::ios::in | std::ios::out);
+        f.seekp(10);
+        f.put('\x7f');
+    }
+
+    recovery_report report;
+    auto log = queue_log::open(dir.path(), 1 << 20, dmq::test::test_logger(),
+                               report, applied);
+    REQUIRE_FALSE(log.is_ok());
+    CHECK(log.error().code() == dmq::errc::corrupt_data);
+    CHECK_THAT(log.error().message(), Catch::Contains("acknowledged"));
+    CHECK(std::filesystem::exists(seg));
+}
+
+TEST_CASE(
+    "a newest segment cut short of what the index applied stops "
+    "recovery",
+    "[storage][recovery]") {
+    dmq::test::test_dir dir;
+    log_position applied;
+    {
+        auto log = must_open(dir.path());
+        REQUIRE(log->append(1, 1, std::string(500, 'a')).is_ok());
+        REQUIRE(log->sync().is_ok());
+        applied = log->end();
+    }
+    auto seg = dir.path() / segment_file_name(applied.segment);
+    std::filesystem::resize_file(seg, applied.offset - 100);
+
+    auto log = must_open(dir.path());
+    recovery_report report;
+    auto s = log->replay(
+        applied, [](log_position, const record&) { return dmq::status::ok(); },
+        report);
+    REQUIRE_FALSE(s.is_ok());
+    CHECK(s.code() == dmq::errc::corrupt_data);
+    CHECK_THAT(s.message(), Catch::Contains("acknowledged messages"));
+}
