@@ -136,10 +136,18 @@ void queue_engine::warn_about_unknown_dirs() {
     std::error_code ec;
     for (const auto& entry :
          fs::directory_iterator(options_.data_dir / "queues", ec)) {
-        if (known.count(entry.path()) == 0) {
+        if (entry.path().string().ends_with(".deleting")) {
+            log_.error(
+                "recovery: could not finish deleting {}; remove it "
+                "by hand once the agent is stopped",
+                entry.path().string());
+        } else if (known.count(entry.path()) == 0) {
             log_.warn(
                 "recovery: {} belongs to no queue in the index; not "
-                "loaded. Move it away if it is not needed",
+                "loaded and left untouched. If index.db was lost or "
+                "replaced, stop the agent and restore it from a "
+                "backup; delete the directory only if its messages "
+                "are not needed",
                 entry.path().string());
         }
     }
@@ -329,7 +337,7 @@ status queue_engine::apply(queue_state& q, const state_record& rec,
     if (auto* r = std::get_if<remove_record>(&rec)) {
         if (r->reason == remove_reason::acked) {
             ++counters.acked;
-        } else {
+        } else if (r->reason == remove_reason::expired) {
             ++counters.expired;
         }
         return index_->delete_message(uid, r->seq);
@@ -484,6 +492,14 @@ status queue_engine::delete_queue(const std::string& name, bool force,
     }
     queues_.erase(name);
     fs::remove_all(doomed, ec);
+    if (ec) {
+        // The queue is gone from the index, so the delete stands; only the
+        // disk space is not yet given back.
+        log_.error(
+            "[queue={}]: deleted, but removing {} failed: {}; the "
+            "next start retries",
+            name, doomed.string(), ec.message());
+    }
     log_.info("[queue={}]: deleted ({} messages dropped)", name, held);
     return status::ok();
 }
@@ -641,38 +657,73 @@ result<std::vector<delivered_message>> queue_engine::receive(
     queue_state& queue = **q;
     std::int64_t visibility =
         visibility_ms.value_or(queue.row.config.visibility_ms);
-    auto rows = visible_within_reply_limit(queue, now, max);
-    if (!rows) {
-        return rows.error();
-    }
-
+    // Unreadable messages are dropped on the way, so look again until the
+    // request is filled or nothing readable is left.
     std::vector<delivered_message> out;
-    for (const auto& row : *rows) {
-        auto body = read_body(queue, row);
-        if (!body) {
-            // Leave the message where it is for an operator to examine, but
-            // do not let it block the queue for everyone else.
-            log_.error("[queue={} msg={}]: {}; skipping it", name,
-                       format_message_id(queue.row.uid, row.seq),
-                       body.error().message());
-            continue;
+    bool dropped = true;
+    while (dropped && static_cast<std::int64_t>(out.size()) < max) {
+        dropped = false;
+        auto rows = visible_within_reply_limit(
+            queue, now, max - static_cast<std::int64_t>(out.size()));
+        if (!rows) {
+            return rows.error();
         }
-        deliver_record rec;
-        rec.seq = row.seq;
-        do {
-            rec.token = static_cast<std::uint32_t>(rng_());
-        } while (rec.token == 0);
-        rec.visible_at = now + visibility;
-        rec.receive_count = row.receive_count + 1;
-        if (auto s = append_and_apply(queue, rec); !s) {
-            return s;
+        for (const auto& row : *rows) {
+            auto delivered = deliver(queue, row, visibility, now);
+            if (!delivered) {
+                return delivered.error();
+            }
+            if (!*delivered) {
+                dropped = true;
+                continue;
+            }
+            out.push_back(std::move(**delivered));
         }
-        out.push_back({format_message_id(queue.row.uid, row.seq),
-                       format_receipt(queue.row.uid, row.seq, rec.token),
-                       rec.receive_count, row.sent_at, row.attributes,
-                       std::move(*body)});
     }
     return out;
+}
+
+result<std::optional<delivered_message>> queue_engine::deliver(
+    queue_state& queue, const index::message_row& row, std::int64_t visibility,
+    std::int64_t now) {
+    auto body = read_body(queue, row);
+    if (!body && body.error().code() != errc::corrupt_data) {
+        return body.error();  // the disk may recover; the data is not lost
+    }
+    if (!body) {
+        if (auto s = drop_unreadable(queue, row, body.error()); !s) {
+            return s;
+        }
+        return std::optional<delivered_message>();
+    }
+    deliver_record rec;
+    rec.seq = row.seq;
+    do {
+        rec.token = static_cast<std::uint32_t>(rng_());
+    } while (rec.token == 0);
+    rec.visible_at = now + visibility;
+    rec.receive_count = row.receive_count + 1;
+    if (auto s = append_and_apply(queue, rec); !s) {
+        return s;
+    }
+    return std::optional<delivered_message>(delivered_message{
+        format_message_id(queue.row.uid, row.seq),
+        format_receipt(queue.row.uid, row.seq, rec.token), rec.receive_count,
+        row.sent_at, row.attributes, std::move(*body)});
+}
+
+// A message whose body cannot be read would otherwise stay visible for
+// ever and block every one-at-a-time consumer behind it.
+status queue_engine::drop_unreadable(queue_state& queue,
+                                     const index::message_row& row,
+                                     const status& why) {
+    log_.error(
+        "[queue={} msg={}]: body unreadable: {}; dropped it from the "
+        "queue (its bytes stay in segment {} until that is reclaimed)",
+        queue.row.name, format_message_id(queue.row.uid, row.seq),
+        why.message(), row.at.segment);
+    return append_and_apply(queue,
+                            remove_record{row.seq, remove_reason::unreadable});
 }
 
 result<std::vector<delivered_message>> queue_engine::peek(
@@ -689,7 +740,7 @@ result<std::vector<delivered_message>> queue_engine::peek(
     for (const auto& row : *rows) {
         auto body = read_body(**q, row);
         if (!body) {
-            return body.error();
+            continue;  // the next receive drops it, with an error logged
         }
         out.push_back({format_message_id((*q)->row.uid, row.seq), "",
                        row.receive_count, row.sent_at, row.attributes,

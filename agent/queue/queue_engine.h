@@ -154,6 +154,11 @@ private:
                                                 const std::string& receipt);
     result<std::vector<index::message_row>> visible_within_reply_limit(
         queue_state& q, std::int64_t now, std::int64_t max);
+    result<std::optional<delivered_message>> deliver(
+        queue_state& queue, const index::message_row& row,
+        std::int64_t visibility, std::int64_t now);
+    status drop_unreadable(queue_state& queue, const index::message_row& row,
+                           const status& why);
     result<std::string> read_body(queue_state& q, const index::message_row& m);
     status expire_messages(queue_state& q, std::int64_t now);
     status remove_unused_segments();

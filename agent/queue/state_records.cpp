@@ -147,8 +147,9 @@ result<state_record> decode(const storage::record& rec) {
         case record_type::remove: {
             remove_record r;
             r.seq = in.get<std::uint64_t>();
-            r.reason = static_cast<remove_reason>(in.get<std::uint8_t>());
-            complete = in.done();
+            auto reason = in.get<std::uint8_t>();
+            r.reason = static_cast<remove_reason>(reason);
+            complete = in.done() && reason >= 1 && reason <= 3;
             out = r;
             break;
         }

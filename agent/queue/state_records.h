@@ -26,7 +26,11 @@ enum class record_type : std::uint8_t {
     purge = 5,       // every message below a sequence number was removed
 };
 
-enum class remove_reason : std::uint8_t { acked = 1, expired = 2 };
+enum class remove_reason : std::uint8_t {
+    acked = 1,
+    expired = 2,
+    unreadable = 3,  // its body failed its checksum or could not be read
+};
 
 struct send_record {
     std::uint64_t seq = 0;

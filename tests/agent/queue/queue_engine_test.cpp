@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 using namespace dmq::queue;
 
 namespace {
@@ -339,4 +341,35 @@ TEST_CASE("a receive stops adding messages once the reply passes 32 MiB",
 
     CHECK(must_receive(*e, kT0, 10).size() == 2);
     CHECK(must_receive(*e, kT0, 10).size() == 1);
+}
+
+TEST_CASE(
+    "a message whose body fails its checksum is dropped, and the "
+    "receive returns the next one instead",
+    "[queue][recovery]") {
+    dmq::test::test_dir dir;
+    auto e = must_open(dir.path());
+    must_create(*e);
+    must_send(*e, {"first-body", "second-body"});
+
+    // Flip one byte of the first body on disk.
+    for (const auto& qdir :
+         std::filesystem::directory_iterator(dir.path() / "queues")) {
+        for (const auto& f : std::filesystem::directory_iterator(qdir)) {
+            std::fstream io(f.path(),
+                            std::ios::binary | std::ios::in | std::ios::out);
+            std::string bytes((std::istreambuf_iterator<char>(io)), {});
+            auto at = bytes.find("first-body");
+            REQUIRE(at != std::string::npos);
+            io.seekp(static_cast<std::streamoff>(at));
+            io.put('F');
+        }
+    }
+
+    auto got = must_receive(*e, kT0, 1);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].body == "second-body");
+    auto info = e->info("q", kT0);
+    CHECK(info->counts.visible == 0);
+    CHECK(info->counts.in_flight == 1);
 }
