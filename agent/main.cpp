@@ -116,10 +116,14 @@ int main(int argc, char** argv) {
              *bound, dir->path().string());
 
     if (auto s = server.run(g_stop); !s) {
+        bool full = s.message().find("No space left") != std::string::npos;
         log.critical(
             "stopping: {}; acknowledged messages are safe on disk, "
-            "but the last batch was not acknowledged",
-            s.message());
+            "but the last batch was not acknowledged{}",
+            s.message(),
+            full ? ". The disk is full: free space on it, then "
+                   "start the agent again"
+                 : "");
         return 1;
     }
     log.info("agent {} stopped cleanly", (*engine)->agent_id());

@@ -4,8 +4,10 @@
 #include "agent/storage/queue_log.h"
 
 #include <algorithm>
-#include <fstream>
+#include <cerrno>
+#include <fcntl.h>
 #include <system_error>
+#include <unistd.h>
 
 namespace dmq::storage {
 
@@ -13,24 +15,69 @@ namespace fs = std::filesystem;
 
 namespace {
 
+status read_range(const fs::path& path, std::uint64_t from, std::string& out) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return errno_status("open " + path.string(), errno);
+    }
+    std::size_t done = 0;
+    while (done < out.size()) {
+        ssize_t r = ::pread(fd, out.data() + done, out.size() - done,
+                            static_cast<off_t>(from + done));
+        if (r <= 0) {
+            int err = r < 0 ? errno : EIO;
+            ::close(fd);
+            return errno_status("read " + path.string(), err);
+        }
+        done += static_cast<std::size_t>(r);
+    }
+    ::close(fd);
+    return status::ok();
+}
+
+status write_synced(const fs::path& path, std::string_view bytes) {
+    int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return errno_status("create " + path.string(), errno);
+    }
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0) {
+            int err = errno;
+            ::close(fd);
+            return errno_status("write " + path.string(), err);
+        }
+        done += static_cast<std::size_t>(w);
+    }
+    int rc = ::fdatasync(fd);
+    int err = errno;
+    ::close(fd);
+    return rc == 0 ? status::ok() : errno_status("sync " + path.string(), err);
+}
+
 // Keeps damaged bytes instead of deleting them: recovery must never destroy
-// data an operator might still want to inspect.
+// data an operator might still want to inspect. Saved before the cut, so
+// a failure leaves the segment as it was.
 status quarantine_tail(segment_file& seg, std::uint64_t from,
                        std::uint64_t& bytes) {
     bytes = seg.size() - from;
-    std::ifstream in(seg.path(), std::ios::binary);
-    in.seekg(static_cast<std::streamoff>(from));
     std::string tail(bytes, '\0');
-    in.read(tail.data(), static_cast<std::streamsize>(bytes));
-
+    if (auto s = read_range(seg.path(), from, tail); !s) {
+        return s;
+    }
     fs::path out_path = seg.path();
     out_path += ".tail";
-    std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
-    out.write(tail.data(), static_cast<std::streamsize>(tail.size()));
-    out.close();
-    if (!out) {
-        return status(errc::io_error, "save damaged tail to " +
-                                          out_path.string() + ": write failed");
+    if (auto s = write_synced(out_path, tail); !s) {
+        return status(s.code(),
+                      "save the damaged tail of " + seg.path().string() +
+                          " before cutting it: " + s.message() +
+                          "; free space on the data directory's disk (or "
+                          "fix its permissions) and start the agent again");
     }
     return seg.truncate(from);
 }
