@@ -2,6 +2,8 @@
 
 #include "agent/config.h"
 
+#include "agent/config_file.h"
+
 #include "common/duration.h"
 #include "version.h"
 
@@ -16,8 +18,10 @@ namespace {
 
 void describe(agent_config& c, const CLI::App& app) {
     auto source = [&](const char* opt) {
-        auto* o = app.get_option(opt);
-        return o->count() > 0 ? "set" : "default";
+        if (app.get_option(opt)->count() > 0) {
+            return "command line";
+        }
+        return c.from_file.count(opt + 2) != 0 ? "config file" : "default";
     };
     c.effective = {
         "data-dir=" + c.data_dir.string() + " (" + source("--data-dir") + ")",
@@ -29,6 +33,43 @@ void describe(agent_config& c, const CLI::App& app) {
     if (!c.config_file.empty()) {
         c.effective.push_back("config=" + c.config_file);
     }
+}
+
+// Settings from the file fill in what the command line left unset.
+status apply_config_file(agent_config& c, const CLI::App& app) {
+    if (c.config_file.empty()) {
+        return status::ok();
+    }
+    auto settings = read_config_file(
+        c.config_file, {"data-dir", "listen", "log-level", "segment-size"});
+    if (!settings) {
+        return settings.error();
+    }
+    for (const auto& [key, value] : *settings) {
+        if (app.get_option("--" + key)->count() > 0) {
+            continue;
+        }
+        if (key == "data-dir") {
+            // Relative to what? The agent's working directory is rarely
+            // what whoever wrote the file had in mind.
+            if (value.empty() || value[0] != '/') {
+                return status(errc::bad_request,
+                              "config file " + c.config_file +
+                                  ": data-dir must be an absolute path, "
+                                  "not '" +
+                                  value + "'");
+            }
+            c.data_dir = value;
+        } else if (key == "listen") {
+            c.listen = value;
+        } else if (key == "log-level") {
+            c.log_level = value;
+        } else {
+            c.segment_size = value;
+        }
+        c.from_file.insert(key);
+    }
+    return status::ok();
 }
 
 }  // namespace
@@ -50,9 +91,9 @@ parse_outcome parse_config(int argc, char** argv) {
     app.add_option("--segment-size", c.segment_size,
                    "roll to a new segment file after this many bytes")
         ->capture_default_str();
-    app.set_config("--config", "", "read options from this TOML file")
-        ->check(CLI::ExistingFile);
-    app.allow_config_extras(CLI::config_extras_mode::error);
+    app.add_option("--config", c.config_file,
+                   "read settings from this file (key = \"value\" lines); "
+                   "options given here win");
 
     try {
         app.parse(argc, argv);
@@ -64,16 +105,16 @@ parse_outcome parse_config(int argc, char** argv) {
         std::cout << e.what() << "\n";
         out.next = parse_outcome::action::exit;
         return out;
-    } catch (const CLI::ConfigError& e) {
-        std::cerr << "dmq-agent: error: config file: " << e.what()
-                  << "; valid keys are data-dir, listen, log-level and "
-                     "segment-size\n";
-        out.next = parse_outcome::action::exit;
-        out.exit_code = 2;
-        return out;
     } catch (const CLI::ParseError& e) {
         std::cerr << "dmq-agent: error: " << e.what()
                   << "; see dmq-agent --help\n";
+        out.next = parse_outcome::action::exit;
+        out.exit_code = 2;
+        return out;
+    }
+
+    if (auto s = apply_config_file(c, app); !s) {
+        std::cerr << "dmq-agent: error: " << s.message() << "\n";
         out.next = parse_outcome::action::exit;
         out.exit_code = 2;
         return out;
@@ -89,9 +130,6 @@ parse_outcome parse_config(int argc, char** argv) {
         return out;
     }
     c.segment_bytes = *size;
-    if (auto* cfg = app.get_option("--config"); cfg->count() > 0) {
-        c.config_file = cfg->as<std::string>();
-    }
     describe(c, app);
     return out;
 }

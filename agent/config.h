@@ -1,6 +1,7 @@
-// The agent's settings: command-line options, optionally read from a
-// TOML-style config file given with --config (keys are the long option
-// names: `listen = "127.0.0.1:7420"`). Parsed once by main().
+// The agent's settings: command-line options, and a config file given
+// with --config whose keys are the long option names
+// (`listen = "127.0.0.1:7420"`; grammar in config_file.h). Parsed once by
+// main().
 
 #pragma once
 
@@ -8,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@ struct agent_config {
     std::string segment_size = "64MiB";
     std::uint64_t segment_bytes = 64ULL << 20;
     std::string config_file;
+    std::set<std::string> from_file;  // settings the config file gave
 
     // "name=value (source)" for each setting, for the startup log.
     std::vector<std::string> effective;
