@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <pthread.h>
 #include <cstdio>
 #include <string>
 
@@ -22,6 +23,22 @@ void on_stop_signal(int) {
     g_stop.store(true);
 }
 
+sigset_t stop_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    return set;
+}
+
+// ZeroMQ's I/O threads inherit the mask in force when they start; with the
+// stop signals blocked there, a signal always lands on the event loop's
+// thread and wakes its poll at once.
+void block_stop_signals() {
+    sigset_t set = stop_signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 void install_signal_handlers() {
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
@@ -29,9 +46,12 @@ void install_signal_handlers() {
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
+    sigset_t set = stop_signals();
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 }
 
 int fail(const dmq::status& s) {
+    dmq::agent::logger("agent").error("not starting: {}", s.message());
     std::fprintf(stderr, "dmq-agent: error: %s\n", s.message().c_str());
     return 1;
 }
@@ -102,6 +122,7 @@ int main(int argc, char** argv) {
 
     net::agent_facts facts{net::wall_clock_ms(), dir->path().string(),
                            [&] { return dir->free_bytes(); }};
+    block_stop_signals();
     net::request_router router(**engine, facts);
     net::server server(**engine, router, agent::logger("net"));
     auto bound = server.bind(*endpoint);

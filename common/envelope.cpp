@@ -220,6 +220,36 @@ result<const value_map*> fields::map_or_empty(std::string_view key) const {
     return v->as_map();
 }
 
+std::string peek_request_id(std::string_view envelope) {
+    if (envelope.size() > kMaxEnvelopeBytes) {
+        return {};
+    }
+    try {
+        msgpack::unpack_limit limit(100'000, 10'000, kMaxEnvelopeBytes,
+                                    kMaxEnvelopeBytes, kMaxEnvelopeBytes,
+                                    kMaxDepth + 1);
+        std::size_t offset = 0;
+        auto handle = msgpack::unpack(envelope.data(), envelope.size(), offset,
+                                      nullptr, nullptr, limit);
+        const msgpack::object& o = handle.get();
+        if (o.type != msgpack::type::MAP) {
+            return {};
+        }
+        for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+            const auto& kv = o.via.map.ptr[i];
+            if (kv.key.type == msgpack::type::STR &&
+                std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) ==
+                    "id" &&
+                kv.val.type == msgpack::type::STR) {
+                return std::string(kv.val.via.str.ptr, kv.val.via.str.size);
+            }
+        }
+    } catch (const std::exception&) {
+        // Not even a readable map: there is no id to give back.
+    }
+    return {};
+}
+
 std::vector<std::string> encode_request(const std::string& id,
                                         const std::string& op, value_map args,
                                         std::vector<std::string> bodies) {

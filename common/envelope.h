@@ -102,6 +102,10 @@ struct request {
     std::vector<std::string> bodies;
 };
 
+// The "id" of an envelope that decode_request() refused, when one can be
+// read, so that even an error reply can be matched to its request.
+std::string peek_request_id(std::string_view envelope);
+
 // Builds the frames of a request: envelope first, then one per body.
 std::vector<std::string> encode_request(const std::string& id,
                                         const std::string& op, value_map args,

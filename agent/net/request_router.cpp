@@ -3,7 +3,9 @@
 
 #include "agent/net/request_router.h"
 
+#include "common/duration.h"
 #include "common/names.h"
+#include "common/utf8.h"
 #include "version.h"
 
 namespace dmq::net {
@@ -41,10 +43,29 @@ result<std::string> queue_arg(const proto::request& req) {
     return name;
 }
 
-// An optional non-negative duration argument, at most `max_ms`.
-result<std::optional<std::int64_t>> duration_arg(const proto::request& req,
-                                                 std::string_view key,
-                                                 std::int64_t max_ms) {
+// What people call each numeric argument, for error messages: a user of
+// the CLI never sees the wire's field names.
+std::string_view label_of(std::string_view key) {
+    if (key == "visibility_ms") {
+        return "visibility timeout";
+    }
+    if (key == "retention_ms") {
+        return "retention";
+    }
+    if (key == "delay_ms") {
+        return "delay";
+    }
+    if (key == "wait_ms") {
+        return "wait";
+    }
+    return key == "max_size" ? "maximum size" : key;
+}
+
+// An optional argument from 0 to `max` (milliseconds, or bytes for
+// max_size). Wider checks per setting are the engine's.
+result<std::optional<std::int64_t>> bounded_arg(const proto::request& req,
+                                                std::string_view key,
+                                                std::int64_t max) {
     fields f(req.args);
     if (!f.has(key)) {
         return std::optional<std::int64_t>();
@@ -53,10 +74,12 @@ result<std::optional<std::int64_t>> duration_arg(const proto::request& req,
     if (!v) {
         return v.error();
     }
-    if (*v < 0 || *v > max_ms) {
-        return status(errc::bad_request, "field '" + std::string(key) +
-                                             "' must be between 0 and " +
-                                             std::to_string(max_ms));
+    if (*v < 0 || *v > max) {
+        std::string most = key == "max_size"
+                               ? format_size(static_cast<std::uint64_t>(max))
+                               : format_duration(millis(max));
+        return status(errc::bad_request, std::string(label_of(key)) +
+                                             " must be between 0 and " + most);
     }
     return std::optional<std::int64_t>(*v);
 }
@@ -71,7 +94,7 @@ result<queue::config_change> config_args(const proto::request& req) {
          {field{"visibility_ms", &c.visibility_ms},
           field{"retention_ms", &c.retention_ms},
           field{"max_size", &c.max_size}, field{"delay_ms", &c.delay_ms}}) {
-        auto v = duration_arg(req, key, INT64_MAX / 4);
+        auto v = bounded_arg(req, key, kMaxDurationMs);
         if (!v) {
             return v.error();
         }
@@ -108,6 +131,10 @@ result<std::string> attributes_arg(const value_map& message) {
                           "attribute '" + k +
                               "' must have a non-empty name and a string "
                               "value");
+        }
+        if (!is_valid_utf8(k) || !is_valid_utf8(*v.as_string())) {
+            return status(errc::bad_request,
+                          "attribute names and values must be valid UTF-8");
         }
         bytes += k.size() + v.as_string()->size();
     }
@@ -223,6 +250,12 @@ routed request_router::queue_update(const proto::request& req,
     auto change = config_args(req);
     if (!name || !change) {
         return failure(req, !name ? name.error() : change.error());
+    }
+    if (!change->visibility_ms && !change->retention_ms && !change->max_size &&
+        !change->delay_ms) {
+        return failure(req, status(errc::bad_request,
+                                   "nothing to update: give at least one "
+                                   "setting"));
     }
     auto info = engine_.update_queue(*name, *change, now);
     if (!info) {
@@ -371,8 +404,8 @@ routed request_router::receive(const proto::request& req, std::int64_t now) {
     }
     fields f(req.args);
     auto max = f.integer_or("max", 1);
-    auto wait = duration_arg(req, "wait_ms", kMaxWaitMs);
-    auto visibility = duration_arg(req, "visibility_ms", 12 * 3600 * 1000);
+    auto wait = bounded_arg(req, "wait_ms", kMaxWaitMs);
+    auto visibility = bounded_arg(req, "visibility_ms", 12 * 3600 * 1000);
     if (!max || !wait || !visibility) {
         return failure(req, !max    ? max.error()
                             : !wait ? wait.error()
@@ -441,7 +474,7 @@ routed request_router::ack(const proto::request& req, std::int64_t) {
 routed request_router::release(const proto::request& req, std::int64_t now) {
     auto name = queue_arg(req);
     auto receipt = fields(req.args).string("receipt");
-    auto delay = duration_arg(req, "delay_ms", 15 * 60'000);
+    auto delay = bounded_arg(req, "delay_ms", 15 * 60'000);
     if (!name || !receipt || !delay) {
         return failure(req, !name      ? name.error()
                             : !receipt ? receipt.error()
@@ -457,7 +490,7 @@ routed request_router::release(const proto::request& req, std::int64_t now) {
 routed request_router::extend(const proto::request& req, std::int64_t now) {
     auto name = queue_arg(req);
     auto receipt = fields(req.args).string("receipt");
-    auto visibility = duration_arg(req, "visibility_ms", 12 * 3600 * 1000);
+    auto visibility = bounded_arg(req, "visibility_ms", 12 * 3600 * 1000);
     if (!name || !receipt || !visibility) {
         return failure(req, !name      ? name.error()
                             : !receipt ? receipt.error()

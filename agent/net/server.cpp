@@ -17,6 +17,7 @@ constexpr std::int64_t kSweepEveryMs = 1'000;
 constexpr std::int64_t kReplyMemoryMs = 10 * 60'000;
 constexpr std::size_t kReplyMemoryBytes = 16 << 20;
 constexpr std::int64_t kMalformedLogEveryMs = 10'000;
+constexpr std::size_t kMaxRequestIdBytes = 64;
 
 // Larger frames are never valid (a body is at most 16 MiB, an envelope at
 // most 4 MiB); ZeroMQ drops such a peer before buffering the frame.
@@ -82,41 +83,35 @@ void server::warn_malformed(const std::string& identity, const status& why,
     malformed_suppressed_ = 0;
 }
 
-void server::reply_later(const std::string& identity, const proto::reply& r) {
-    outbox_.push_back({identity, r.id, proto::encode_reply(r)});
+void server::reply_later(const std::string& identity, const proto::reply& r,
+                         const std::string& fingerprint) {
+    outbox_.push_back({identity, r.id, fingerprint, proto::encode_reply(r)});
 }
 
 void server::take_request(std::vector<std::string> frames, std::int64_t now) {
     std::string identity = std::move(frames.front());
     frames.erase(frames.begin());
 
+    std::string envelope = frames.empty() ? std::string() : frames.front();
     auto req = proto::decode_request(std::move(frames));
+    if (req && (req->id.empty() || req->id.size() > kMaxRequestIdBytes)) {
+        req = status(errc::bad_request,
+                     "request id must be 1 to 64 bytes; give every request "
+                     "a new random id");
+    }
     if (!req) {
         warn_malformed(identity, req.error(), now);
         proto::reply r;
+        r.id = proto::peek_request_id(envelope);
         r.error = req.error();
-        reply_later(identity, r);
+        outbox_.push_back({identity, "", "", proto::encode_reply(r)});
         return;
     }
+    auto queue = proto::fields(req->args).string_or("queue", "");
+    std::string fingerprint = req->op + "\n" + (queue ? *queue : "");
 
-    // A retry: answer as the first time, without doing anything again.
-    if (!req->id.empty()) {
-        if (auto it = replies_.find(req->id); it != replies_.end()) {
-            outbox_.push_back({identity, "", it->second.frames});
-            return;
-        }
-        for (auto& w : waiters_) {
-            if (w.id == req->id) {
-                w.identity = identity;
-                return;
-            }
-        }
-        for (const auto& o : outbox_) {
-            if (o.id == req->id) {
-                outbox_.push_back({identity, "", o.frames});
-                return;
-            }
-        }
+    if (answer_retry(identity, *req, fingerprint)) {
+        return;
     }
 
     if (req->op == "cancel") {
@@ -128,15 +123,15 @@ void server::take_request(std::vector<std::string> frames, std::int64_t now) {
         return;
     }
 
-    if (auto q = proto::fields(req->args).string_or("queue", ""); q) {
-        dirty_queues_.insert(*q);
+    if (queue) {
+        dirty_queues_.insert(*queue);
     }
     routed out = router_.route(*req, now);
     if (out.park) {
         auto next = engine_.next_visible_at(out.park->queue, now);
         std::int64_t wake =
             std::min(next.value_or(out.park->deadline), out.park->deadline);
-        waiters_.push_back({req->id, identity, *out.park, wake});
+        waiters_.push_back({req->id, identity, fingerprint, *out.park, wake});
         log_.debug("[queue={} req={}]: receive waits until {}", out.park->queue,
                    req->id, out.park->deadline);
         return;
@@ -145,7 +140,53 @@ void server::take_request(std::vector<std::string> frames, std::int64_t now) {
     if (code == errc::unknown_op || code == errc::unsupported_version) {
         warn_malformed(identity, out.reply.error, now);
     }
-    reply_later(identity, out.reply);
+    reply_later(identity, out.reply, fingerprint);
+}
+
+// A request id seen before gets the first answer again and changes
+// nothing, unless it comes with another operation or queue: then it is a
+// client reusing ids, and answering with another request's reply would
+// silently drop this one.
+bool server::answer_retry(const std::string& identity,
+                          const proto::request& req,
+                          const std::string& fingerprint) {
+    auto reused = [&](const std::string& first) {
+        if (first == fingerprint) {
+            return false;
+        }
+        proto::reply r;
+        r.id = req.id;
+        r.error = status(errc::bad_request,
+                         "request id '" + req.id +
+                             "' was already used for a different request; "
+                             "give every request a new random id");
+        outbox_.push_back({identity, "", "", proto::encode_reply(r)});
+        return true;
+    };
+
+    if (auto it = replies_.find(req.id); it != replies_.end()) {
+        if (!reused(it->second.fingerprint)) {
+            outbox_.push_back({identity, "", "", it->second.frames});
+        }
+        return true;
+    }
+    for (auto& w : waiters_) {
+        if (w.id == req.id) {
+            if (!reused(w.fingerprint)) {
+                w.identity = identity;
+            }
+            return true;
+        }
+    }
+    for (const auto& o : outbox_) {
+        if (!o.id.empty() && o.id == req.id) {
+            if (!reused(o.fingerprint)) {
+                outbox_.push_back({identity, "", "", o.frames});
+            }
+            return true;
+        }
+    }
+    return false;
 }
 
 bool server::cancel_waiter(const std::string& request_id) {
@@ -157,7 +198,7 @@ bool server::cancel_waiter(const std::string& request_id) {
     proto::reply empty;
     empty.id = it->id;
     empty.fields["messages"] = proto::value_list{};
-    reply_later(it->identity, empty);
+    reply_later(it->identity, empty, it->fingerprint);
     waiters_.erase(it);
     return true;
 }
@@ -179,12 +220,12 @@ void server::serve_waiters(std::int64_t now, bool shutting_down) {
             r.id = w.id;
             r.error = status(errc::shutting_down,
                              "agent is shutting down; retry the receive");
-            reply_later(w.identity, r);
+            reply_later(w.identity, r, w.fingerprint);
             continue;
         }
         auto reply = router_.retry_receive(w.id, w.receive, now);
         if (reply) {
-            reply_later(w.identity, *reply);
+            reply_later(w.identity, *reply, w.fingerprint);
             continue;
         }
         auto next = engine_.next_visible_at(w.receive.queue, now);
@@ -204,9 +245,9 @@ std::int64_t server::next_wakeup(std::int64_t now) {
     return at;
 }
 
-void server::remember(const std::string& id,
-                      const std::vector<std::string>& frames,
-                      std::int64_t now) {
+void server::remember(const outgoing& o, std::int64_t now) {
+    const std::string& id = o.id;
+    const auto& frames = o.frames;
     std::size_t bytes = 0;
     for (const auto& f : frames) {
         bytes += f.size();
@@ -214,7 +255,7 @@ void server::remember(const std::string& id,
     if (bytes > kReplyMemoryBytes / 4 || replies_.count(id) != 0) {
         return;
     }
-    replies_[id] = {now, frames};
+    replies_[id] = {now, o.fingerprint, frames};
     reply_order_.push_back(id);
     reply_bytes_ += bytes;
 
@@ -265,7 +306,7 @@ status server::finish_batch(std::int64_t now) {
     }
     for (const auto& o : outbox_) {
         if (committed && !o.id.empty()) {
-            remember(o.id, o.frames, now);
+            remember(o, now);
         }
         send_frames(o.identity, o.frames);
     }

@@ -39,32 +39,38 @@ public:
     status run(const std::atomic<bool>& stop);
 
 private:
+    // "op\nqueue" of a request: a retry must match the first request's.
     struct waiter {
         std::string id;
         std::string identity;
+        std::string fingerprint;
         parked_receive receive;
         std::int64_t wake_at = 0;  // next time a message may be visible
     };
     struct outgoing {
         std::string identity;
-        std::string id;
+        std::string id;  // empty: not to be remembered
+        std::string fingerprint;
         std::vector<std::string> frames;
     };
     struct cached_reply {
         std::int64_t at = 0;
+        std::string fingerprint;
         std::vector<std::string> frames;
     };
 
     void take_request(std::vector<std::string> frames, std::int64_t now);
-    void reply_later(const std::string& identity, const proto::reply& r);
+    void reply_later(const std::string& identity, const proto::reply& r,
+                     const std::string& fingerprint = {});
+    bool answer_retry(const std::string& identity, const proto::request& req,
+                      const std::string& fingerprint);
     void warn_malformed(const std::string& identity, const status& why,
                         std::int64_t now);
     void serve_waiters(std::int64_t now, bool only_due);
     bool cancel_waiter(const std::string& request_id);
     std::int64_t next_wakeup(std::int64_t now);
     status finish_batch(std::int64_t now);
-    void remember(const std::string& id, const std::vector<std::string>& f,
-                  std::int64_t now);
+    void remember(const outgoing& o, std::int64_t now);
     void send_frames(const std::string& identity,
                      const std::vector<std::string>& frames);
 

@@ -207,6 +207,38 @@ TEST_CASE(
         CHECK(held_messages(must_queue_info(*agent, "wq")) == 0);
     }
 
+    SECTION("a missing id, and an id given again for another request") {
+        wire_reply no_id = must_exchange(
+            dealer, {pack_map({{"v", obj(1, z)}, {"op", obj("ping", z)}})});
+        CHECK_FALSE(no_id.ok);
+        CHECK(no_id.code == "BAD_REQUEST");
+
+        wire_reply first =
+            must_exchange(dealer, {pack_map({{"v", obj(1, z)},
+                                             {"id", obj("req-reused", z)},
+                                             {"op", obj("queue_info", z)},
+                                             {"queue", obj("wq", z)}})});
+        CHECK(first.ok);
+        wire_reply reused =
+            must_exchange(dealer, {pack_map({{"v", obj(1, z)},
+                                             {"id", obj("req-reused", z)},
+                                             {"op", obj("ping", z)}})});
+        CHECK_FALSE(reused.ok);
+        CHECK(reused.id == "req-reused");
+        CHECK(reused.code == "BAD_REQUEST");
+    }
+    SECTION("an envelope that cannot be decoded still gets its id back") {
+        wire_reply r =
+            must_exchange(dealer, {pack_map({{"v", obj(1, z)},
+                                             {"id", obj("req-float", z)},
+                                             {"op", obj("receive", z)},
+                                             {"queue", obj("wq", z)},
+                                             {"max", obj(2.5, z)}})});
+        CHECK_FALSE(r.ok);
+        CHECK(r.id == "req-float");
+        CHECK(r.code == "BAD_REQUEST");
+    }
+
     // Still serving, on this socket and to the CLI.
     wire_reply ping =
         must_exchange(dealer, {pack_map({{"v", obj(1, z)},
