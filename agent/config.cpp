@@ -16,20 +16,39 @@ namespace dmq::agent {
 
 namespace {
 
+// Every setting that can come from the command line or the config file.
+struct setting {
+    const char* key;  // the long option without "--", and the file's key
+    std::string agent_config::*target;
+    const char* help;
+};
+
+constexpr setting kSettings[] = {
+    {"data-dir", &agent_config::data_dir,
+     "directory for segments, index and lock file"},
+    {"listen", &agent_config::listen, "HOST:PORT to serve on (port 0: any)"},
+    {"log-level", &agent_config::log_level,
+     "trace, debug, info, warn, error or critical"},
+    {"segment-size", &agent_config::segment_size,
+     "roll to a new segment file after this many bytes"},
+    {"min-free-disk", &agent_config::min_free_disk,
+     "refuse sends while the data directory's disk has less free space, so "
+     "that receives and acks still fit"},
+};
+
+std::string option_name(const setting& s) {
+    return std::string("--") + s.key;
+}
+
 void describe(agent_config& c, const CLI::App& app) {
-    auto source = [&](const char* opt) {
-        if (app.get_option(opt)->count() > 0) {
-            return "command line";
-        }
-        return c.from_file.count(opt + 2) != 0 ? "config file" : "default";
-    };
-    c.effective = {
-        "data-dir=" + c.data_dir.string() + " (" + source("--data-dir") + ")",
-        "listen=" + c.listen + " (" + source("--listen") + ")",
-        "log-level=" + c.log_level + " (" + source("--log-level") + ")",
-        "segment-size=" + c.segment_size + " (" + source("--segment-size") +
-            ")",
-    };
+    for (const auto& s : kSettings) {
+        const char* source = app.get_option(option_name(s))->count() > 0
+                                 ? "command line"
+                             : c.from_file.count(s.key) != 0 ? "config file"
+                                                             : "default";
+        c.effective.push_back(std::string(s.key) + "=" + c.*s.target + " (" +
+                              source + ")");
+    }
     if (!c.config_file.empty()) {
         c.effective.push_back("config=" + c.config_file);
     }
@@ -40,35 +59,48 @@ status apply_config_file(agent_config& c, const CLI::App& app) {
     if (c.config_file.empty()) {
         return status::ok();
     }
-    auto settings = read_config_file(
-        c.config_file, {"data-dir", "listen", "log-level", "segment-size"});
+    std::set<std::string> keys;
+    for (const auto& s : kSettings) {
+        keys.insert(s.key);
+    }
+    auto settings = read_config_file(c.config_file, keys);
     if (!settings) {
         return settings.error();
     }
-    for (const auto& [key, value] : *settings) {
-        if (app.get_option("--" + key)->count() > 0) {
+    for (const auto& s : kSettings) {
+        auto it = settings->find(s.key);
+        if (it == settings->end() ||
+            app.get_option(option_name(s))->count() > 0) {
             continue;
         }
-        if (key == "data-dir") {
-            // Relative to what? The agent's working directory is rarely
-            // what whoever wrote the file had in mind.
-            if (value.empty() || value[0] != '/') {
-                return status(errc::bad_request,
-                              "config file " + c.config_file +
-                                  ": data-dir must be an absolute path, "
-                                  "not '" +
-                                  value + "'");
-            }
-            c.data_dir = value;
-        } else if (key == "listen") {
-            c.listen = value;
-        } else if (key == "log-level") {
-            c.log_level = value;
-        } else {
-            c.segment_size = value;
+        // Relative to what? The agent's working directory is rarely what
+        // whoever wrote the file had in mind.
+        if (it->first == "data-dir" && it->second[0] != '/') {
+            return status(errc::bad_request,
+                          "config file " + c.config_file +
+                              ": data-dir must be an absolute path, not '" +
+                              it->second + "'");
         }
-        c.from_file.insert(key);
+        c.*s.target = it->second;
+        c.from_file.insert(s.key);
     }
+    return status::ok();
+}
+
+// Parses a size setting of at least `least` bytes.
+status size_setting(const char* name, const std::string& text,
+                    std::uint64_t least, std::uint64_t& out) {
+    auto size = parse_size(text);
+    if (!size) {
+        return status(errc::bad_request,
+                      std::string("--") + name + ": " + size.error().message());
+    }
+    if (*size < least) {
+        return status(errc::bad_request, std::string("--") + name +
+                                             ": must be at least " +
+                                             format_size(least));
+    }
+    out = *size;
     return status::ok();
 }
 
@@ -77,20 +109,19 @@ status apply_config_file(agent_config& c, const CLI::App& app) {
 parse_outcome parse_config(int argc, char** argv) {
     parse_outcome out;
     agent_config& c = out.config;
+    auto refuse = [&](const std::string& message) {
+        std::cerr << "dmq-agent: error: " << message << "\n";
+        out.next = parse_outcome::action::exit;
+        out.exit_code = 2;
+        return out;
+    };
 
     CLI::App app{"dmq-agent: the dmq message queue daemon", "dmq-agent"};
     app.set_version_flag("--version", std::string("dmq-agent ") + kVersion);
-    app.add_option("--data-dir", c.data_dir,
-                   "directory for segments, index and lock file")
-        ->capture_default_str();
-    app.add_option("--listen", c.listen, "HOST:PORT to serve on (port 0: any)")
-        ->capture_default_str();
-    app.add_option("--log-level", c.log_level,
-                   "trace, debug, info, warn, error or critical")
-        ->capture_default_str();
-    app.add_option("--segment-size", c.segment_size,
-                   "roll to a new segment file after this many bytes")
-        ->capture_default_str();
+    for (const auto& s : kSettings) {
+        app.add_option(option_name(s), c.*s.target, s.help)
+            ->capture_default_str();
+    }
     app.add_option("--config", c.config_file,
                    "read settings from this file (key = \"value\" lines); "
                    "options given here win");
@@ -106,30 +137,18 @@ parse_outcome parse_config(int argc, char** argv) {
         out.next = parse_outcome::action::exit;
         return out;
     } catch (const CLI::ParseError& e) {
-        std::cerr << "dmq-agent: error: " << e.what()
-                  << "; see dmq-agent --help\n";
-        out.next = parse_outcome::action::exit;
-        out.exit_code = 2;
-        return out;
+        return refuse(std::string(e.what()) + "; see dmq-agent --help");
     }
 
-    if (auto s = apply_config_file(c, app); !s) {
-        std::cerr << "dmq-agent: error: " << s.message() << "\n";
-        out.next = parse_outcome::action::exit;
-        out.exit_code = 2;
-        return out;
+    for (const status& s : {apply_config_file(c, app),
+                            size_setting("segment-size", c.segment_size,
+                                         1 << 20, c.segment_bytes),
+                            size_setting("min-free-disk", c.min_free_disk, 0,
+                                         c.min_free_bytes)}) {
+        if (!s) {
+            return refuse(s.message());
+        }
     }
-
-    auto size = parse_size(c.segment_size);
-    if (!size || *size < (1 << 20)) {
-        std::cerr << "dmq-agent: error: --segment-size: "
-                  << (size ? "must be at least 1MiB" : size.error().message())
-                  << "\n";
-        out.next = parse_outcome::action::exit;
-        out.exit_code = 2;
-        return out;
-    }
-    c.segment_bytes = *size;
     describe(c, app);
     return out;
 }

@@ -16,11 +16,13 @@
 namespace dmq::agent {
 
 struct agent_config {
-    std::filesystem::path data_dir = "/var/lib/dmq";
+    std::string data_dir = "/var/lib/dmq";
     std::string listen = "127.0.0.1:7420";
     std::string log_level = "info";
     std::string segment_size = "64MiB";
+    std::string min_free_disk = "64MiB";
     std::uint64_t segment_bytes = 64ULL << 20;
+    std::uint64_t min_free_bytes = 64ULL << 20;
     std::string config_file;
     std::set<std::string> from_file;  // settings the config file gave
 

@@ -112,8 +112,8 @@ int main(int argc, char** argv) {
 
     queue::recovery_summary recovered;
     auto engine = queue::queue_engine::open(
-        {dir->path(), config.segment_bytes}, agent::logger("queue"),
-        agent::logger("storage"), recovered);
+        {dir->path(), config.segment_bytes, config.min_free_bytes},
+        agent::logger("queue"), agent::logger("storage"), recovered);
     if (!engine) {
         log.critical("recovery failed: {}", engine.error().message());
         return fail(engine.error());

@@ -85,7 +85,8 @@ void server::warn_malformed(const std::string& identity, const status& why,
 
 void server::reply_later(const std::string& identity, const proto::reply& r,
                          const std::string& fingerprint) {
-    outbox_.push_back({identity, r.id, fingerprint, proto::encode_reply(r)});
+    outbox_.push_back({identity, r.id, fingerprint, proto::encode_reply(r),
+                       engine_.commits()});
 }
 
 void server::take_request(std::vector<std::string> frames, std::int64_t now) {
@@ -293,25 +294,31 @@ void server::send_frames(const std::string& identity,
 status server::finish_batch(std::int64_t now) {
     status committed = engine_.commit_batch();
     if (!committed) {
-        // Nothing in this batch may be reported as done: the disk did not
-        // confirm it. The caller stops the agent.
+        // Nothing the batch did may be reported as done: the disk did not
+        // take it. Replies made before an earlier commit inside this turn
+        // (a queue create commits at once) stand.
         for (auto& o : outbox_) {
+            if (o.epoch != engine_.commits() && !engine_.broken()) {
+                continue;
+            }
             proto::reply r;
             r.id = o.id;
-            r.error = status(errc::io_error,
-                             "agent could not make the change durable: " +
-                                 committed.message());
+            r.error = status(errc::io_error, committed.message());
             o.frames = proto::encode_reply(r);
+            o.id.clear();  // not to be remembered: a retry may succeed
         }
     }
     for (const auto& o : outbox_) {
-        if (committed && !o.id.empty()) {
+        if (!o.id.empty()) {
             remember(o, now);
         }
         send_frames(o.identity, o.frames);
     }
     outbox_.clear();
-    return committed;
+
+    // A failed write was undone and the agent serves on; a failed sync or
+    // commit was not, and it must stop.
+    return engine_.broken() ? committed : status::ok();
 }
 
 status server::run(const std::atomic<bool>& stop) {

@@ -52,6 +52,7 @@ private:
         std::string id;  // empty: not to be remembered
         std::string fingerprint;
         std::vector<std::string> frames;
+        std::uint64_t epoch = 0;  // engine commits() when made; 0: a replay
     };
     struct cached_reply {
         std::int64_t at = 0;

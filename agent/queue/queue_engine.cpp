@@ -8,6 +8,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <sys/statvfs.h>
 #include <system_error>
 
 namespace dmq::queue {
@@ -181,6 +182,8 @@ status queue_engine::recover_queue(queue_state& q, recovery_summary& summary) {
     if (!s) {
         return s;
     }
+    q.before = q.row;
+    q.batch_start = q.log->end();
     q.row.applied = q.log->end();
     q.touched = true;
     std::size_t replayed = summary.log.records_replayed - before;
@@ -245,20 +248,71 @@ status queue_engine::commit_batch() {
     if (!in_batch_) {
         return status::ok();
     }
+
+    // Writing can still fail harmlessly (a full disk): nothing of the batch
+    // has been acknowledged, so it is undone and the agent goes on.
+    status failed = batch_failure_;
+    for (auto& [name, q] : queues_) {
+        if (failed.is_ok() && q.touched) {
+            failed = q.log->flush().with_context("queue '" + name + "'");
+        }
+    }
+    if (!failed) {
+        return abandon_batch(failed);
+    }
+
+    // From the first fsync on, a failure leaves the disk in a state no one
+    // can vouch for: the agent must stop and recover from the logs.
     for (auto& [name, q] : queues_) {
         if (!q.touched) {
             continue;
         }
         if (auto s = q.log->sync(); !s) {
+            broken_ = true;
             return s.with_context("queue '" + name + "'");
         }
         if (auto s = index_->save_progress(q.row); !s) {
+            broken_ = true;
             return s;
         }
         q.touched = false;
     }
     in_batch_ = false;
-    return index_->commit();
+    if (auto s = index_->commit(); !s) {
+        broken_ = true;
+        return s;
+    }
+    ++commits_;
+    return status::ok();
+}
+
+status queue_engine::abandon_batch(const status& why) {
+    for (auto& [name, q] : queues_) {
+        if (!q.touched) {
+            continue;
+        }
+        if (auto s = q.log->rewind(q.batch_start); !s) {
+            broken_ = true;
+            return s.with_context("undo a failed write to queue '" + name +
+                                  "'");
+        }
+        q.row = q.before;
+        q.touched = false;
+    }
+    in_batch_ = false;
+    batch_failure_ = status::ok();
+    if (auto s = index_->rollback(); !s) {
+        broken_ = true;
+        return s;
+    }
+    log_.error(
+        "writing a batch failed: {}; nothing of it was stored, and "
+        "its requests were refused",
+        why.message());
+    return status(why.code(), "the agent could not write to its disk (" +
+                                  why.message() +
+                                  "); nothing was stored. Free space on "
+                                  "the agent's disk and retry");
 }
 
 result<queue_engine::queue_state*> queue_engine::find(const std::string& name) {
@@ -282,14 +336,21 @@ status queue_engine::append_and_apply(queue_state& q, const state_record& rec,
     if (auto s = ensure_batch(); !s) {
         return s;
     }
+    if (!q.touched) {
+        q.before = q.row;
+        q.batch_start = q.log->end();
+        q.touched = true;
+    }
     std::uint64_t lsn = q.row.next_lsn;
     std::string head = encode_head(rec);
     auto at =
         q.log->append(static_cast<std::uint8_t>(type_of(rec)), lsn, head, body);
     if (!at) {
+        // Earlier records of this request may be in the batch already: the
+        // whole batch is undone at commit, so none of it half-happens.
+        batch_failure_ = at.error();
         return at.error();
     }
-    q.touched = true;
     if (auto s = apply(q, rec, *at, lsn); !s) {
         return s;
     }
@@ -571,6 +632,10 @@ result<std::vector<std::string>> queue_engine::send(
         }
     }
 
+    if (auto s = check_room_for_sends(); !s) {
+        return s;
+    }
+
     // Check everything before writing anything: a send is all or nothing.
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto& m = batch[i];
@@ -605,6 +670,40 @@ result<std::vector<std::string>> queue_engine::send(
         ids.push_back(format_message_id(queue.row.uid, rec.seq));
     }
     return ids;
+}
+
+status queue_engine::check_room_for_sends() {
+    struct statvfs st {};
+    if (options_.min_free_bytes == 0 ||
+        ::statvfs(options_.data_dir.c_str(), &st) != 0) {
+        return status::ok();
+    }
+    std::uint64_t free = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+    bool low = free < options_.min_free_bytes;
+    std::string amount = free >= (1 << 20) ? std::to_string(free >> 20) + "MiB"
+                                           : std::to_string(free >> 10) + "KiB";
+    std::string room =
+        amount + " free on the disk of " + options_.data_dir.string();
+    if (low != disk_low_) {
+        disk_low_ = low;
+        if (low) {
+            log_.warn(
+                "disk nearly full: {}, below --min-free-disk {}; "
+                "refusing sends until space is freed",
+                room, format_size(options_.min_free_bytes));
+        } else {
+            log_.info("disk has room again: {}; taking sends", room);
+        }
+    }
+    if (!low) {
+        return status::ok();
+    }
+    return status(errc::io_error,
+                  "the agent's disk is nearly full (" + room +
+                      ", below --min-free-disk " +
+                      format_size(options_.min_free_bytes) +
+                      "): sends are refused until space is freed; receives "
+                      "and acks still work");
 }
 
 result<std::string> queue_engine::read_body(queue_state& q,

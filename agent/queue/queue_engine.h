@@ -38,6 +38,9 @@ constexpr std::int64_t kMaxBodyLimit = 16 << 20;  // max_size may not exceed
 struct engine_options {
     std::filesystem::path data_dir;
     std::uint64_t segment_bytes = 64ULL << 20;
+    // Sends are refused while the data directory's disk has less free
+    // space, so receives and acks (which are logged too) still fit.
+    std::uint64_t min_free_bytes = 64ULL << 20;
 };
 
 // Optional fields of a create or update; unset means default or unchanged.
@@ -83,10 +86,17 @@ public:
     const std::string& agent_id() const { return agent_id_; }
     std::size_t queue_count() const { return queues_.size(); }
 
-    // Durably ends the current batch: syncs every log it appended to, then
-    // commits the index. On error the agent must stop: what the batch
-    // wrote may or may not be on disk.
+    // Durably ends the current batch: writes and syncs every log it
+    // appended to, then commits the index. If writing fails (a full disk),
+    // the whole batch is undone and an error returned; the engine goes on.
+    // If syncing or committing fails, broken() turns true and the agent
+    // must stop: what the batch wrote may or may not be on disk.
     status commit_batch();
+    bool broken() const { return broken_; }
+
+    // How many batches have been committed; replies made since the last
+    // commit belong to the batch that commit_batch() ends.
+    std::uint64_t commits() const { return commits_; }
 
     result<queue_info> create_queue(const std::string& name,
                                     const config_change& change,
@@ -131,7 +141,9 @@ private:
     struct queue_state {
         index::queue_row row;
         std::unique_ptr<storage::queue_log> log;
-        bool touched = false;  // appended to in the open batch
+        bool touched = false;               // appended to in the open batch
+        index::queue_row before;            // row as the batch found it
+        storage::log_position batch_start;  // log end as the batch found it
     };
 
     queue_engine(engine_options options, spdlog::logger& log,
@@ -146,6 +158,8 @@ private:
 
     result<queue_state*> find(const std::string& name);
     status ensure_batch();
+    status check_room_for_sends();
+    status abandon_batch(const status& why);
     status append_and_apply(queue_state& q, const state_record& rec,
                             std::string_view body = {});
     status apply(queue_state& q, const state_record& rec,
@@ -171,6 +185,10 @@ private:
     std::string agent_id_;
     std::map<std::string, queue_state, std::less<>> queues_;
     bool in_batch_ = false;
+    bool broken_ = false;
+    bool disk_low_ = false;  // free space is below min_free_bytes
+    status batch_failure_;   // an append of the open batch failed
+    std::uint64_t commits_ = 1;
     std::mt19937 rng_;
     std::int64_t last_segment_sweep_ = 0;
     std::int64_t last_request_sweep_ = 0;

@@ -284,6 +284,19 @@ status queue_log::sync() {
     return status::ok();
 }
 
+status queue_log::flush() {
+    return needs_sync_ ? active().flush() : status::ok();
+}
+
+status queue_log::rewind(log_position to) {
+    while (segments_.size() > 1 && active().seq() > to.segment) {
+        std::error_code ec;
+        fs::remove(active().path(), ec);
+        segments_.pop_back();
+    }
+    return active().discard_from(to.offset);
+}
+
 result<record> queue_log::read(log_position at) {
     auto it = std::lower_bound(
         segments_.begin(), segments_.end(), at.segment,

@@ -65,8 +65,16 @@ public:
                                 std::string_view part1,
                                 std::string_view part2 = {});
 
+    // Writes appended records to the files without syncing them; the
+    // error of a full disk shows here, while the batch can still be undone.
+    status flush();
+
     // Ensures: every record appended so far is on stable storage.
     status sync();
+
+    // Undoes every append since `to`, which end() returned earlier: drops
+    // segments made since and cuts the one `to` is in.
+    status rewind(log_position to);
 
     // Reads and verifies the record at `at`.
     result<record> read(log_position at);

@@ -6,6 +6,7 @@
 
 #include "common/crc32c.h"
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <chrono>
@@ -151,13 +152,19 @@ result<segment_file> segment_file::create(const std::filesystem::path& path,
     }
     segment_file file(fd, path, seq, 0);
 
+    // A half-made file (a full disk, say) would block every later attempt
+    // to create this segment, since the name must be new.
+    auto give_up = [&](status s) {
+        ::unlink(path.c_str());
+        return s;
+    };
     std::string header = encode_header(seq);
     if (auto s = write_all(fd, header.data(), header.size(), 0, path); !s) {
-        return s;
+        return give_up(s);
     }
     file.size_ = file.flushed_size_ = header.size();
     if (::fdatasync(fd) != 0) {
-        return errno_status("sync segment " + path.string(), errno);
+        return give_up(errno_status("sync segment " + path.string(), errno));
     }
     if (auto s = sync_directory(path.parent_path()); !s) {
         return s;
@@ -333,6 +340,16 @@ result<scan_result> segment_file::scan(std::uint64_t offset,
         out.valid_end = offset;
     }
     return out;
+}
+
+status segment_file::discard_from(std::uint64_t offset) {
+    pending_.clear();
+    if (flushed_size_ > offset &&
+        ::ftruncate(fd_, static_cast<off_t>(offset)) != 0) {
+        return errno_status("truncate segment " + path_.string(), errno);
+    }
+    size_ = flushed_size_ = std::min(flushed_size_, offset);
+    return status::ok();
 }
 
 status segment_file::truncate(std::uint64_t offset) {

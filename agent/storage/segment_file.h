@@ -94,6 +94,10 @@ public:
     // Cuts the file at `offset`, syncing the result.
     status truncate(std::uint64_t offset);
 
+    // Forgets everything appended from `offset` on, written or not, without
+    // syncing: for undoing appends that were never acknowledged.
+    status discard_from(std::uint64_t offset);
+
 private:
     segment_file(int fd, std::filesystem::path path, std::uint64_t seq,
                  std::uint64_t size);
