@@ -137,7 +137,8 @@ int main(int argc, char** argv) {
              *bound, dir->path().string());
 
     if (auto s = server.run(g_stop); !s) {
-        bool full = s.message().find("No space left") != std::string::npos;
+        bool full = s.message().find("No space left") != std::string::npos ||
+                    s.message().find("disk is full") != std::string::npos;
         log.critical(
             "stopping: {}; acknowledged messages are safe on disk, "
             "but the last batch was not acknowledged{}",
