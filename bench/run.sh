@@ -81,10 +81,10 @@ then
         --daemonize no >"$work/redis.log" 2>&1 &
     redis_pid=$!
     sleep 1
-    redis=$(redis-benchmark -p 36479 -q -t lpush -n 300000 -P 100 -d 100 \
+    redis=$(redis-benchmark -p 36479 -q -t lpush -n 300000 -c 1 -P 1000 -d 100 \
         2>/dev/null | tr '\r' '\n' | awk '/LPUSH/ { print $2 }' | tail -n 1)
     ours=$(echo "$w1_100" | rate)
-    echo "Redis appendfsync always, LPUSH 100 B pipelined by 100:" \
+    echo "Redis appendfsync always, LPUSH 100 B, one client, 1000 in flight:" \
          "${redis} msgs/s; dmq/Redis = $(awk "BEGIN { printf \"%.2f\", \
          $ours / $redis }")"
 else
