@@ -4,6 +4,7 @@
 
 #include "cmd/signals.h"
 
+#include <algorithm>
 #include <charconv>
 #include <random>
 #include <sys/random.h>
@@ -56,6 +57,7 @@ result<agent_address> parse_agent(std::string_view text) {
     return agent_address{std::string(text), "tcp://" + std::string(text), ipv6};
 }
 
+// Why an agent gave no usable answer: "connection refused".
 std::string describe(const agent_connection::outcome& out, millis waited) {
     using end = agent_connection::end;
     switch (out.how) {
@@ -81,20 +83,61 @@ std::string describe(const agent_connection::outcome& out, millis waited) {
 struct failure {
     std::string agent;
     std::string reason;
+    // The request reached the agent's connection, so it may have been
+    // applied although no reply came.
+    bool maybe_applied = false;
 };
 
-status unreachable(const std::vector<failure>& failures) {
-    if (failures.size() == 1) {
-        return status(errc::unavailable,
-                      "agent '" + failures[0].agent +
-                          "' unreachable: " + failures[0].reason);
+// What a request may have done when it reached an agent that did not
+// answer; empty for requests that change nothing.
+std::string unknown_outcome_note(std::string_view op) {
+    if (op == "ping" || op == "queue_list" || op == "queue_info" ||
+        op == "peek" || op == "stats") {
+        return "";
     }
-    std::string message = "no agent reachable: ";
-    for (std::size_t i = 0; i < failures.size(); ++i) {
-        message += i > 0 ? "; '" : "'";
-        message += failures[i].agent + "': " + failures[i].reason;
+    if (op == "send") {
+        return "the send may or may not have been stored (retrying with the "
+               "same command may store it twice)";
     }
-    return status(errc::unavailable, message);
+    if (op == "receive") {
+        return "messages may have been received all the same; they are "
+               "visible again after their visibility timeout";
+    }
+    std::string name(op);
+    std::replace(name.begin(), name.end(), '_', ' ');
+    return "the " + name + " may or may not have been applied";
+}
+
+status unreachable(const std::vector<failure>& failures, std::string_view op) {
+    std::string message;
+    bool maybe_applied = false;
+    for (const auto& f : failures) {
+        maybe_applied = maybe_applied || f.maybe_applied;
+    }
+    if (failures.size() == 1 && failures[0].maybe_applied) {
+        // The agent was reached: "no reply from agent 'a:1' within 5s".
+        const failure& f = failures[0];
+        std::string_view no_reply = "no reply";
+        message = f.reason.rfind(no_reply, 0) == 0
+                      ? "no reply from agent '" + f.agent + "'" +
+                            f.reason.substr(no_reply.size())
+                      : "lost the connection to agent '" + f.agent +
+                            "' before its reply";
+    } else if (failures.size() == 1) {
+        message = "agent '" + failures[0].agent +
+                  "' unreachable: " + failures[0].reason;
+    } else {
+        message = "no agent reachable: ";
+        for (std::size_t i = 0; i < failures.size(); ++i) {
+            message += i > 0 ? "; '" : "'";
+            message += failures[i].agent + "': " + failures[i].reason;
+        }
+    }
+    std::string note = maybe_applied ? unknown_outcome_note(op) : "";
+    if (!note.empty()) {
+        message += "; " + note;
+    }
+    return status(errc::unavailable, std::move(message));
 }
 
 // The reply as a result: an error reply becomes its status, and a
@@ -166,30 +209,38 @@ result<proto::reply> agent_client::call(std::string_view op,
                                         proto::value_map args,
                                         std::vector<std::string> bodies,
                                         const call_options& options) {
-    std::string id = new_request_id();
+    std::string id =
+        options.request_id.empty() ? new_request_id() : options.request_id;
     auto frames = proto::encode_request(id, std::string(op), std::move(args),
                                         std::move(bodies));
     std::vector<std::size_t> order;
     for (std::size_t k = 0; k < agents_.size(); ++k) {
         order.push_back((preferred_ + k) % agents_.size());
     }
-    return exchange(frames, id, order, options);
+    return exchange(frames, id, op, order, options);
 }
 
 result<proto::reply> agent_client::call_agent(std::size_t index,
                                               std::string_view op,
                                               proto::value_map args,
                                               const call_options& options) {
-    std::string id = new_request_id();
+    std::string id =
+        options.request_id.empty() ? new_request_id() : options.request_id;
     auto frames = proto::encode_request(id, std::string(op), std::move(args));
-    return exchange(frames, id, {index}, options);
+    return exchange(frames, id, op, {index}, options);
 }
 
 result<proto::reply> agent_client::exchange(
     const std::vector<std::string>& frames, const std::string& id,
-    const std::vector<std::size_t>& order, const call_options& options) {
+    std::string_view op, const std::vector<std::size_t>& order,
+    const call_options& options) {
     using end = agent_connection::end;
-    auto deadline = steady_clock::now() + timeout_ + options.extra_wait;
+    millis timeout = options.timeout.count() > 0
+                         ? std::min(options.timeout, timeout_)
+                         : timeout_;
+    auto deadline = steady_clock::now() + timeout + options.extra_wait;
+    last_id_ = id;
+    outcome_unknown_ = false;
 
     std::vector<failure> failures;
     for (std::size_t k = 0; k < order.size(); ++k) {
@@ -220,8 +271,16 @@ result<proto::reply> agent_client::exchange(
             idle_ = std::move(*connection);
             idle_index_ = index;
             preferred_ = index;
+            outcome_unknown_ = false;
             return to_result(std::move(out.reply));
         }
+        // Past this point the request may have reached the agent (only a
+        // reply that says otherwise, such as SHUTTING_DOWN, rules it out).
+        bool maybe_applied =
+            (out.how == end::reply_timeout || out.how == end::lost ||
+             out.how == end::interrupted) &&
+            c.was_connected();
+        outcome_unknown_ = outcome_unknown_ || maybe_applied;
         if (out.how == end::interrupted) {
             if (options.cancel_on_interrupt) {
                 return cancel_receive(c, id);
@@ -238,12 +297,12 @@ result<proto::reply> agent_client::exchange(
         if (out.how != end::connect_timeout) {
             waited += options.extra_wait;
         }
-        failures.push_back({name, describe(out, waited)});
+        failures.push_back({name, describe(out, waited), maybe_applied});
         if (steady_clock::now() >= deadline) {
             break;
         }
     }
-    return unreachable(failures);
+    return unreachable(failures, op);
 }
 
 result<std::unique_ptr<agent_connection>> agent_client::connection_to(

@@ -43,6 +43,13 @@ struct call_options {
     // reply if messages were already on their way (the caller must then
     // release them).
     bool cancel_on_interrupt = false;
+    // When more than 0 and shorter than the client's timeout, the
+    // timeout for this request (a quick probe of an agent that was lost).
+    millis timeout{0};
+    // The id to send the request with, to repeat a request whose outcome
+    // is unknown (the agent answers a repeated id as it did the first
+    // time); empty for a fresh id.
+    std::string request_id;
 };
 
 class agent_client {
@@ -56,6 +63,9 @@ public:
     // reply; the agent's error as a status (a NOT_FOUND message gains its
     // "did you mean" suggestion); unavailable when no agent answered or a
     // signal interrupted the wait; internal for a malformed reply.
+    // An unavailable status says, for a request that changes something,
+    // when the request may have been applied all the same (see
+    // last_outcome_unknown()).
     result<proto::reply> call(std::string_view op, proto::value_map args,
                               std::vector<std::string> bodies = {},
                               const call_options& options = {});
@@ -65,12 +75,22 @@ public:
                                     proto::value_map args,
                                     const call_options& options = {});
 
+    // True when the last call failed after its request had reached an
+    // agent's connection (no reply in time, or the connection was lost
+    // after it came up): the agent may have applied it. False when no
+    // agent can have seen it, or when the call succeeded.
+    bool last_outcome_unknown() const { return outcome_unknown_; }
+
+    // The id of the last request sent, to repeat it with
+    // call_options::request_id.
+    const std::string& last_request_id() const { return last_id_; }
+
     const std::vector<agent_address>& agents() const { return agents_; }
     millis timeout() const { return timeout_; }
 
 private:
     result<proto::reply> exchange(const std::vector<std::string>& frames,
-                                  const std::string& id,
+                                  const std::string& id, std::string_view op,
                                   const std::vector<std::size_t>& order,
                                   const call_options& options);
     result<std::unique_ptr<agent_connection>> connection_to(std::size_t i);
@@ -83,6 +103,8 @@ private:
     std::unique_ptr<agent_connection> idle_;  // kept after a success
     std::size_t idle_index_ = 0;
     std::size_t preferred_ = 0;  // the agent that answered last
+    bool outcome_unknown_ = false;
+    std::string last_id_;
 };
 
 }  // namespace dmq::cli

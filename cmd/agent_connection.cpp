@@ -103,6 +103,11 @@ agent_connection::outcome agent_connection::wait(
 
         auto now = steady_clock::now();
         if (!connected_ && now >= connect_deadline) {
+            // A connection that came up just now counts as made: the
+            // request may be on its way.
+            read_monitor_events();
+        }
+        if (!connected_ && now >= connect_deadline) {
             out.how = end::connect_timeout;
             return out;
         }

@@ -70,6 +70,10 @@ public:
     // monitor events first.
     bool usable();
 
+    // True once the TCP connection has come up: from then on, a request
+    // sent on it may have reached the agent even if no reply comes.
+    bool was_connected() const { return connected_; }
+
     const agent_address& address() const { return address_; }
 
 private:

@@ -46,7 +46,8 @@ void add_global_options(parsed_cli& cli) {
         ->check(check_agents);
     add_duration_option(cli.app, "--timeout", cli.timeout,
                         "give up on an agent that has not answered within "
-                        "DUR (a receive adds its --wait) [default: 5s]");
+                        "DUR (a receive adds its --wait) [default: 5s]",
+                        kTimeoutRange);
 }
 
 // Adds one table entry as a subcommand of its group (or of the root).

@@ -2,8 +2,8 @@
 
 #include "cmd/cli_options.h"
 
-#include "cmd/limits.h"
 #include "common/names.h"
+#include "common/utf8.h"
 
 #include <charconv>
 
@@ -24,6 +24,37 @@ CLI::Option* add_parsed_option(CLI::App& cmd, const std::string& names,
     };
     return cmd.add_option(names, CLI::callback_t(std::move(callback)),
                           description);
+}
+
+// "must be at most 15m", "must be from 1s to 36500d", "must be more
+// than 0": the valid range, as the end of an option's error.
+std::string range_text(millis least, millis most, bool too_small) {
+    if (least == millis(1) && too_small) {
+        return "must be more than 0";
+    }
+    if (least == millis(0) || least == millis(1)) {
+        return "must be at most " + format_duration(most);
+    }
+    return "must be from " + format_duration(least) + " to " +
+           format_duration(most);
+}
+
+// Bytes that are not printable ASCII as \xNN, so that an error line
+// names a bad key without carrying the bad bytes to the terminal.
+std::string escape_bytes(std::string_view text) {
+    constexpr std::string_view kHex = "0123456789abcdef";
+    std::string out;
+    for (char c : text) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte >= 0x20 && byte < 0x7f && c != '\\') {
+            out += c;
+        } else {
+            out += "\\x";
+            out += kHex[byte >> 4];
+            out += kHex[byte & 0xf];
+        }
+    }
+    return out;
 }
 
 }  // namespace
@@ -47,18 +78,19 @@ CLI::Option* add_queue_argument(CLI::App& cmd, std::string& queue) {
 
 CLI::Option* add_duration_option(CLI::App& cmd, const std::string& names,
                                  std::optional<millis>& out,
-                                 const std::string& description, millis most) {
+                                 const std::string& description,
+                                 duration_range range) {
     std::string option = long_name(names);
-    auto parse = [&out, option, most](const std::string& value) {
+    auto parse = [&out, option, range](const std::string& value) {
         auto duration = parse_duration(value);
         if (!duration) {
             throw CLI::ValidationError(option + ": " +
                                        duration.error().message());
         }
-        if (*duration > most) {
-            throw CLI::ValidationError(option + ": " + value +
-                                       " is too long: the most is " +
-                                       format_duration(most));
+        if (*duration < range.least || *duration > range.most) {
+            throw CLI::ValidationError(
+                option + " " + value + ": " +
+                range_text(range.least, range.most, *duration < range.least));
         }
         out = *duration;
     };
@@ -67,18 +99,19 @@ CLI::Option* add_duration_option(CLI::App& cmd, const std::string& names,
 
 CLI::Option* add_size_option(CLI::App& cmd, const std::string& names,
                              std::optional<std::uint64_t>& out,
-                             const std::string& description,
-                             std::uint64_t most) {
+                             const std::string& description, size_range range) {
     std::string option = long_name(names);
-    auto parse = [&out, option, most](const std::string& value) {
+    auto parse = [&out, option, range](const std::string& value) {
         auto size = parse_size(value);
         if (!size) {
             throw CLI::ValidationError(option + ": " + size.error().message());
         }
-        if (*size > most) {
-            throw CLI::ValidationError(option + ": " + value +
-                                       " is too large: the most is " +
-                                       format_size(most));
+        if (*size < range.least || *size > range.most) {
+            throw CLI::ValidationError(
+                option + " " + value + ": must be " +
+                (range.least == 0 ? "at most " + format_size(range.most)
+                                  : "from " + format_size(range.least) +
+                                        " to " + format_size(range.most)));
         }
         out = *size;
     };
@@ -114,7 +147,18 @@ CLI::Option* add_attribute_option(
                                        "kind=resize");
         }
         std::string key = value.substr(0, equals);
-        std::size_t bytes = value.size() - 1;
+        std::string text = value.substr(equals + 1);
+        // Standard msgpack clients refuse strings that are not UTF-8.
+        if (!is_valid_utf8(key)) {
+            throw CLI::ValidationError("--attr: attribute key '" +
+                                       escape_bytes(key) +
+                                       "' is not valid UTF-8");
+        }
+        if (!is_valid_utf8(text)) {
+            throw CLI::ValidationError("--attr: the value of attribute '" +
+                                       key + "' is not valid UTF-8");
+        }
+        std::size_t bytes = key.size() + text.size();
         for (const auto& [k, v] : out) {
             if (k == key) {
                 throw CLI::ValidationError("--attr: attribute '" + key +
@@ -122,13 +166,16 @@ CLI::Option* add_attribute_option(
             }
             bytes += k.size() + v.size();
         }
-        if (out.size() >= kMaxAttributes || bytes > kMaxAttributeBytes) {
-            throw CLI::ValidationError(
-                "--attr: too many attributes: the most is " +
-                std::to_string(kMaxAttributes) + ", of " +
-                format_size(kMaxAttributeBytes) + " in all");
+        if (out.size() >= kMaxAttributes) {
+            throw CLI::ValidationError("--attr: too many attributes: at most " +
+                                       std::to_string(kMaxAttributes));
         }
-        out.emplace_back(std::move(key), value.substr(equals + 1));
+        if (bytes > kMaxAttributeBytes) {
+            throw CLI::ValidationError(
+                "--attr: attributes total " + std::to_string(bytes) +
+                " bytes; at most " + format_size(kMaxAttributeBytes));
+        }
+        out.emplace_back(std::move(key), std::move(text));
     };
     return add_parsed_option(cmd, "--attr", parse,
                              "add attribute KEY with VALUE to every message; "

@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include "cmd/limits.h"
 #include "cmd/output_format.h"
 #include "common/duration.h"
 
@@ -23,25 +24,26 @@ CLI::Option* add_queue_argument(CLI::App& cmd, std::string& queue);
 
 // Adds an option taking a duration ("500ms", "30s", "5m", "2h", "4d"; a
 // bare number is seconds). `out` is set only when the option is given;
-// durations over `most` are refused.
+// durations outside `range` are refused, naming the option and the range.
 CLI::Option* add_duration_option(CLI::App& cmd, const std::string& names,
                                  std::optional<millis>& out,
                                  const std::string& description,
-                                 millis most = millis(kMaxDurationMs));
+                                 duration_range range = kAnyDuration);
 
 // Adds an option taking a size ("256KiB", "1MiB"; a bare number is bytes)
-// of at most `most` bytes.
+// within `range`.
 CLI::Option* add_size_option(CLI::App& cmd, const std::string& names,
                              std::optional<std::uint64_t>& out,
-                             const std::string& description,
-                             std::uint64_t most);
+                             const std::string& description, size_range range);
 
 // Adds an option taking a whole number from 1 to `most`.
 CLI::Option* add_count_option(CLI::App& cmd, const std::string& names,
                               std::int64_t& out, std::int64_t most,
                               const std::string& description);
 
-// Adds the repeatable --attr KEY=VALUE option.
+// Adds the repeatable --attr KEY=VALUE option. Keys and values must be
+// valid UTF-8 (they travel as msgpack strings), within the protocol's
+// count and size limits.
 CLI::Option* add_attribute_option(
     CLI::App& cmd, std::vector<std::pair<std::string, std::string>>& out);
 

@@ -3,6 +3,7 @@
 #include "cmd/exec_runner.h"
 
 #include "cmd/exit_codes.h"
+#include "cmd/signals.h"
 
 #include <cerrno>
 #include <csignal>
@@ -78,14 +79,22 @@ result<pid_t> spawn_shell(const exec_job& job, const message_record& m,
     std::string command = job.command;
     char* argv[] = {sh.data(), dash_c.data(), command.data(), nullptr};
 
-    // dmq ignores SIGPIPE; the command must get the usual behaviour.
+    // dmq ignores SIGPIPE; the command must get the usual behaviour. It
+    // gets a process group of its own (pgroup 0: its pid), so that dmq's
+    // signals do not reach it and dmq can stop it with all its children.
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     sigset_t defaults;
     sigemptyset(&defaults);
     sigaddset(&defaults, SIGPIPE);
     posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    sigset_t no_blocked;
+    sigemptyset(&no_blocked);
+    posix_spawnattr_setsigmask(&attr, &no_blocked);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
+                                        POSIX_SPAWN_SETSIGMASK |
+                                        POSIX_SPAWN_SETPGROUP);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO);
@@ -117,12 +126,17 @@ public:
     // Returns the wait status of the command.
     int wait_for_exit();
 
+    // Whether a second signal made it stop the command.
+    bool stopped() const { return stopping_; }
+
 private:
     millis extend_every() const {
         return std::max(job_.visibility / 3, millis(1));
     }
+    int poll_timeout_ms() const;
     void write_body();
     void extend_if_due();
+    void stop_if_asked();
     bool exited(int& wait_status);
 
     const exec_job& job_;
@@ -134,28 +148,56 @@ private:
     std::size_t written_ = 0;
     bool extending_ = true;
     time_point next_extend_ = steady_clock::now() + extend_every();
+    bool stopping_ = false;  // SIGTERM sent to the command's group
+    bool killed_ = false;    // SIGKILL sent too
+    time_point kill_at_;
 };
 
 int command_watch::wait_for_exit() {
     int wait_status = 0;
     while (!exited(wait_status)) {
-        pollfd fds[2] = {{pidfd_.get(), POLLIN, 0},
-                         {body_fd_.get(), POLLOUT, 0}};
-        auto until_extend =
-            std::chrono::ceil<millis>(next_extend_ - steady_clock::now());
-        int timeout = static_cast<int>(std::max<std::int64_t>(
-            0, extending_ ? until_extend.count() : 60'000));
-        if (pidfd_.get() < 0) {
-            timeout = std::min(timeout, kExitCheckMs);
-        }
-        poll(fds, 2, timeout);  // EINTR: the message at hand goes on
+        int second = stopping_ ? -1 : signals::second_wake_fd();
+        pollfd fds[3] = {{pidfd_.get(), POLLIN, 0},
+                         {body_fd_.get(), POLLOUT, 0},
+                         {second, POLLIN, 0}};
+        poll(fds, 3, poll_timeout_ms());  // EINTR: the message goes on
 
         if (fds[1].revents != 0) {
             write_body();
         }
+        stop_if_asked();
         extend_if_due();
     }
     return wait_status;
+}
+
+int command_watch::poll_timeout_ms() const {
+    auto now = steady_clock::now();
+    millis timeout(60'000);
+    if (extending_) {
+        timeout = std::chrono::ceil<millis>(next_extend_ - now);
+    }
+    if (stopping_ && !killed_) {
+        timeout = std::min(timeout, std::chrono::ceil<millis>(kill_at_ - now));
+    }
+    if (pidfd_.get() < 0) {
+        timeout = std::min(timeout, millis(kExitCheckMs));
+    }
+    return static_cast<int>(std::max<std::int64_t>(0, timeout.count()));
+}
+
+void command_watch::stop_if_asked() {
+    if (!stopping_ && signals::second_caught()) {
+        // The whole group: `sh -c` may have started children of its own.
+        kill(-pid_, SIGTERM);
+        stopping_ = true;
+        extending_ = false;  // the message is released once it has exited
+        kill_at_ = steady_clock::now() + kStopGrace;
+    }
+    if (stopping_ && !killed_ && steady_clock::now() >= kill_at_) {
+        kill(-pid_, SIGKILL);
+        killed_ = true;
+    }
 }
 
 void command_watch::write_body() {
@@ -212,8 +254,9 @@ bool command_watch::exited(int& wait_status) {
 
 }  // namespace
 
-result<int> run_exec(const exec_job& job, const message_record& message,
-                     agent_client& client) {
+result<exec_outcome> run_exec(const exec_job& job,
+                              const message_record& message,
+                              agent_client& client) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
         return errno_status("run --exec command: pipe", errno);
@@ -221,7 +264,19 @@ result<int> run_exec(const exec_job& job, const message_record& message,
     unique_fd read_end(fds[0]);
     fcntl(fds[1], F_SETFL, O_NONBLOCK);
 
+    // Signals wait until dmq knows the command's group, so that a second
+    // one in between cannot end dmq and leave the command running alone.
+    sigset_t stop_signals;
+    sigset_t previous;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_signals, &previous);
     auto pid = spawn_shell(job, message, read_end.get());
+    if (pid) {
+        signals::set_command_group(*pid);
+    }
+    sigprocmask(SIG_SETMASK, &previous, nullptr);
     if (!pid) {
         close(fds[1]);
         return pid.error();
@@ -230,10 +285,14 @@ result<int> run_exec(const exec_job& job, const message_record& message,
 
     command_watch watch(job, message, client, *pid, fds[1]);
     int wait_status = watch.wait_for_exit();
-    if (WIFSIGNALED(wait_status)) {
-        return kExitSignalBase + WTERMSIG(wait_status);
-    }
-    return WEXITSTATUS(wait_status);
+    signals::set_command_group(0);
+
+    exec_outcome out;
+    out.stopped = watch.stopped();
+    out.exit_status = WIFSIGNALED(wait_status)
+                          ? kExitSignalBase + WTERMSIG(wait_status)
+                          : WEXITSTATUS(wait_status);
+    return out;
 }
 
 }  // namespace dmq::cli

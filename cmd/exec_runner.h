@@ -5,8 +5,11 @@
 // third of its visibility timeout, so a slow command does not see its
 // message handed to someone else.
 //
-// A signal to dmq does not stop the command: the message at hand is
-// finished first (the command usually gets the terminal's SIGINT itself).
+// The command runs in a process group of its own, so a signal to dmq
+// (such as the terminal's SIGINT) does not reach it: the first signal
+// lets the message at hand finish. A second one, while the command runs,
+// sends SIGTERM to the command's process group, and SIGKILL if it is
+// still there after kStopGrace; the caller then releases the message.
 
 #pragma once
 
@@ -25,10 +28,20 @@ struct exec_job {
     millis visibility;  // the timeout the message was received with
 };
 
-// Runs the job's command for `message` and waits for it to end. Returns
-// its exit status (0 to 255), or 128 + N when signal N killed it; an
-// internal status when it could not be started.
-result<int> run_exec(const exec_job& job, const message_record& message,
-                     agent_client& client);
+// How long a command stopped by a second signal has between SIGTERM and
+// SIGKILL.
+constexpr millis kStopGrace{2000};
+
+struct exec_outcome {
+    int exit_status = 0;   // 0 to 255, or 128 + N when signal N killed it
+    bool stopped = false;  // dmq stopped it on a second signal
+};
+
+// Runs the job's command for `message` and waits for it to end, or
+// stops it on a second signal. An internal status when it could not be
+// started.
+result<exec_outcome> run_exec(const exec_job& job,
+                              const message_record& message,
+                              agent_client& client);
 
 }  // namespace dmq::cli

@@ -16,6 +16,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitNothingReceived = 1;  // receive or peek found no message
 constexpr int kExitUsage = 2;            // bad arguments, before any network
 constexpr int kExitUnreachable = 3;      // no agent answered, or all stopping
+                                         // (or no reply: outcome unknown)
 constexpr int kExitNotFound = 4;         // no such queue
 constexpr int kExitRefused = 5;          // the agent refused the request
 constexpr int kExitInternal = 6;         // agent failure or malformed reply

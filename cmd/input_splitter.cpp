@@ -5,6 +5,7 @@
 #include "cmd/signals.h"
 
 #include <cerrno>
+#include <cstring>
 #include <poll.h>
 #include <unistd.h>
 
@@ -45,6 +46,12 @@ std::vector<std::string> input_splitter::take() {
     return out;
 }
 
+status input_reader::input_error(int err) {
+    failed_ = true;
+    return status(errc::bad_request,
+                  "cannot read stdin: " + std::string(std::strerror(err)));
+}
+
 result<input_reader::outcome> input_reader::read_some(input_splitter& splitter,
                                                       bool block) {
     pollfd fds[2] = {{fd_, POLLIN, 0}, {signals::wake_fd(), POLLIN, 0}};
@@ -57,7 +64,7 @@ result<input_reader::outcome> input_reader::read_some(input_splitter& splitter,
             continue;
         }
         if (ready < 0) {
-            return errno_status("wait for input", errno);
+            return input_error(errno);
         }
         if (ready == 0) {
             return outcome::idle;
@@ -72,7 +79,7 @@ result<input_reader::outcome> input_reader::read_some(input_splitter& splitter,
         n = ::read(fd_, buffer_.data(), buffer_.size());
     }
     if (n < 0) {
-        return errno_status("read standard input", errno);
+        return input_error(errno);
     }
     if (n == 0) {
         return outcome::end;

@@ -61,12 +61,20 @@ public:
 
     // Reads what is available into `splitter`. With `block`, waits until
     // something is readable; without, returns idle at once if nothing is.
-    // Returns an io_error status on a read failure and an unavailable one
-    // when a signal interrupts the wait.
+    // Returns a bad_request status ("cannot read stdin: Is a directory")
+    // when the input cannot be read, and an unavailable one when a signal
+    // interrupts the wait.
     result<outcome> read_some(input_splitter& splitter, bool block);
 
+    // True once reading failed: the input given is unusable (a
+    // directory, a closed descriptor), which is the user's to fix.
+    bool failed() const { return failed_; }
+
 private:
+    status input_error(int err);
+
     int fd_;
+    bool failed_ = false;
     std::string buffer_ = std::string(64 * 1024, '\0');
 };
 

@@ -23,6 +23,36 @@ constexpr std::size_t kMaxAttributeBytes = 16 << 10;
 // The longest long poll an agent accepts.
 constexpr millis kMaxWait{20'000};
 
+// The values each kind of option may take: those the agent accepts, so
+// that one outside is a usage error (exit 2) naming the option, not a
+// refusal by the agent (exit 5). This is the one table of them; the
+// agent's own checks are in agent/queue and agent/net.
+struct duration_range {
+    millis least;
+    millis most;
+};
+
+struct size_range {
+    std::uint64_t least;
+    std::uint64_t most;
+};
+
+// A message's or a queue's delay (send, release, queue create/update).
+constexpr duration_range kDelayRange{millis(0), millis(15 * 60'000)};
+// A visibility timeout (receive, extend, queue create/update).
+constexpr duration_range kVisibilityRange{millis(0), millis(12 * 3'600'000)};
+// A queue's retention: 1s to 36500d.
+constexpr duration_range kRetentionRange{millis(1000), millis(kMaxDurationMs)};
+// A long poll (receive --wait).
+constexpr duration_range kWaitRange{millis(0), kMaxWait};
+// The client's own --timeout: anything but 0, which would fail every
+// request before it is sent.
+constexpr duration_range kTimeoutRange{millis(1), millis(kMaxDurationMs)};
+// Any other duration.
+constexpr duration_range kAnyDuration{millis(0), millis(kMaxDurationMs)};
+// A queue's max_size.
+constexpr size_range kMaxSizeRange{1, kMaxBodyBytes};
+
 // The most messages one receive or peek may ask for.
 constexpr std::int64_t kMaxReceive = proto::kMaxBatchMessages;
 

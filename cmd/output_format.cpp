@@ -2,6 +2,8 @@
 
 #include "cmd/output_format.h"
 
+#include "common/utf8.h"
+
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -14,32 +16,6 @@ constexpr std::string_view kReplacementChar = "\xef\xbf\xbd";  // U+FFFD
 
 // Length of the well-formed UTF-8 sequence at the start of `s`, or 0 when
 // it does not start with one. Ranges from the Unicode standard, table 3-7.
-std::size_t utf8_sequence_length(std::string_view s) {
-    auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-    auto in = [&](std::size_t i, unsigned lo, unsigned hi) {
-        return i < s.size() && byte(i) >= lo && byte(i) <= hi;
-    };
-
-    unsigned lead = byte(0);
-    if (lead < 0x80) {
-        return 1;
-    }
-    if (lead >= 0xc2 && lead <= 0xdf) {
-        return in(1, 0x80, 0xbf) ? 2 : 0;
-    }
-    if (lead >= 0xe0 && lead <= 0xef) {
-        unsigned lo = lead == 0xe0 ? 0xa0 : 0x80;  // no overlong forms
-        unsigned hi = lead == 0xed ? 0x9f : 0xbf;  // no surrogates
-        return in(1, lo, hi) && in(2, 0x80, 0xbf) ? 3 : 0;
-    }
-    if (lead >= 0xf0 && lead <= 0xf4) {
-        unsigned lo = lead == 0xf0 ? 0x90 : 0x80;  // no overlong forms
-        unsigned hi = lead == 0xf4 ? 0x8f : 0xbf;  // nothing past U+10FFFF
-        return in(1, lo, hi) && in(2, 0x80, 0xbf) && in(3, 0x80, 0xbf) ? 4 : 0;
-    }
-    return 0;
-}
-
 void append_escaped_char(std::string& out, unsigned char c) {
     switch (c) {
         case '"':
@@ -122,17 +98,6 @@ std::string format_message(const message_record& message, output_mode mode) {
             return message_json(message) + '\n';
     }
     return message.body;
-}
-
-bool is_valid_utf8(std::string_view bytes) {
-    while (!bytes.empty()) {
-        std::size_t length = utf8_sequence_length(bytes);
-        if (length == 0) {
-            return false;
-        }
-        bytes.remove_prefix(length);
-    }
-    return true;
 }
 
 std::string base64_encode(std::string_view bytes) {

@@ -34,10 +34,6 @@ struct message_record {
 // The bytes to write for one message in the given mode.
 std::string format_message(const message_record& message, output_mode mode);
 
-// True when `bytes` is well-formed UTF-8 (no overlong forms, surrogates or
-// code points past U+10FFFF).
-bool is_valid_utf8(std::string_view bytes);
-
 // Standard base64 (RFC 4648, with padding).
 std::string base64_encode(std::string_view bytes);
 

@@ -5,44 +5,39 @@
 
 namespace dmq {
 
-bool is_valid_utf8(std::string_view bytes) {
-    auto in = [](unsigned char c, unsigned lo, unsigned hi) {
-        return c >= lo && c <= hi;
+std::size_t utf8_sequence_length(std::string_view s) {
+    auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    auto in = [&](std::size_t i, unsigned lo, unsigned hi) {
+        return i < s.size() && byte(i) >= lo && byte(i) <= hi;
     };
-    std::size_t i = 0;
-    while (i < bytes.size()) {
-        auto b0 = static_cast<unsigned char>(bytes[i]);
-        if (b0 < 0x80) {
-            ++i;
-            continue;
-        }
 
-        // The allowed range of the second byte depends on the first.
-        unsigned lo = 0x80, hi = 0xbf;
-        std::size_t length = 0;
-        if (in(b0, 0xc2, 0xdf)) {
-            length = 2;
-        } else if (in(b0, 0xe0, 0xef)) {
-            length = 3;
-            lo = b0 == 0xe0 ? 0xa0 : 0x80;
-            hi = b0 == 0xed ? 0x9f : 0xbf;
-        } else if (in(b0, 0xf0, 0xf4)) {
-            length = 4;
-            lo = b0 == 0xf0 ? 0x90 : 0x80;
-            hi = b0 == 0xf4 ? 0x8f : 0xbf;
-        } else {
+    unsigned lead = byte(0);
+    if (lead < 0x80) {
+        return 1;
+    }
+    if (lead >= 0xc2 && lead <= 0xdf) {
+        return in(1, 0x80, 0xbf) ? 2 : 0;
+    }
+    if (lead >= 0xe0 && lead <= 0xef) {
+        unsigned lo = lead == 0xe0 ? 0xa0 : 0x80;  // no overlong forms
+        unsigned hi = lead == 0xed ? 0x9f : 0xbf;  // no surrogates
+        return in(1, lo, hi) && in(2, 0x80, 0xbf) ? 3 : 0;
+    }
+    if (lead >= 0xf0 && lead <= 0xf4) {
+        unsigned lo = lead == 0xf0 ? 0x90 : 0x80;  // no overlong forms
+        unsigned hi = lead == 0xf4 ? 0x8f : 0xbf;  // nothing past U+10FFFF
+        return in(1, lo, hi) && in(2, 0x80, 0xbf) && in(3, 0x80, 0xbf) ? 4 : 0;
+    }
+    return 0;
+}
+
+bool is_valid_utf8(std::string_view bytes) {
+    while (!bytes.empty()) {
+        std::size_t length = utf8_sequence_length(bytes);
+        if (length == 0) {
             return false;
         }
-        if (i + length > bytes.size() ||
-            !in(static_cast<unsigned char>(bytes[i + 1]), lo, hi)) {
-            return false;
-        }
-        for (std::size_t k = 2; k < length; ++k) {
-            if (!in(static_cast<unsigned char>(bytes[i + k]), 0x80, 0xbf)) {
-                return false;
-            }
-        }
-        i += length;
+        bytes.remove_prefix(length);
     }
     return true;
 }

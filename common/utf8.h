@@ -3,12 +3,17 @@
 
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 namespace dmq {
 
-// True when `bytes` is well-formed UTF-8: no overlong forms, no surrogates,
-// nothing above U+10FFFF, no sequence cut short.
+// Length of the well-formed UTF-8 sequence that starts `s` (1 to 4), or 0
+// when it does not start with one: an overlong form, a surrogate, a code
+// point past U+10FFFF, or a sequence cut short. `s` must not be empty.
+std::size_t utf8_sequence_length(std::string_view s);
+
+// True when `bytes` is well-formed UTF-8 throughout.
 bool is_valid_utf8(std::string_view bytes);
 
 }  // namespace dmq

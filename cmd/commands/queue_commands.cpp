@@ -32,17 +32,23 @@ void add_settings_options(CLI::App& cmd, queue_settings& s, bool defaults) {
     };
     add_duration_option(cmd, "--visibility", s.visibility,
                         with("hide a received message from other consumers "
-                             "for DUR unless acked",
-                             "30s"));
-    add_duration_option(cmd, "--retention", s.retention,
-                        with("drop messages older than DUR", "4d"));
+                             "for DUR unless acked (at most 12h)",
+                             "30s"),
+                        kVisibilityRange);
+    add_duration_option(
+        cmd, "--retention", s.retention,
+        with("drop messages older than DUR (1s to 36500d)", "4d"),
+        kRetentionRange);
     add_size_option(cmd, "--max-size", s.max_size,
                     with("refuse message bodies larger than BYTES (at most "
                          "16MiB)",
                          "256KiB"),
-                    kMaxBodyBytes);
+                    kMaxSizeRange);
     add_duration_option(cmd, "--delay", s.delay,
-                        with("keep each new message invisible for DUR", "0s"));
+                        with("keep each new message invisible for DUR (at "
+                             "most 15m)",
+                             "0s"),
+                        kDelayRange);
 }
 
 proto::value_map settings_args(const std::string& queue,

@@ -4,6 +4,7 @@
 #include "cmd/cli_options.h"
 #include "cmd/commands/commands.h"
 #include "cmd/exit_codes.h"
+#include "cmd/limits.h"
 #include "cmd/receipt_ops.h"
 
 namespace dmq::cli {
@@ -33,7 +34,9 @@ command_runner setup_release(CLI::App& cmd) {
     add_queue_argument(cmd, o->queue);
     cmd.add_option("RECEIPT", o->receipt, "receipt of the message")->required();
     add_duration_option(cmd, "--delay", o->delay,
-                        "make it visible only after DUR [default: 0s]");
+                        "make it visible only after DUR (at most 15m) "
+                        "[default: 0s]",
+                        kDelayRange);
     return [o](command_context& ctx) {
         status released = release_receipt(ctx.client(), o->queue, o->receipt,
                                           o->delay.value_or(millis(0)));
@@ -51,7 +54,9 @@ command_runner setup_extend(CLI::App& cmd) {
     add_queue_argument(cmd, o->queue);
     cmd.add_option("RECEIPT", o->receipt, "receipt of the message")->required();
     add_duration_option(cmd, "--visibility", o->visibility,
-                        "keep the message invisible for DUR from now")
+                        "keep the message invisible for DUR from now (at "
+                        "most 12h)",
+                        kVisibilityRange)
         ->required();
     return [o](command_context& ctx) {
         auto reply = ctx.client().call(

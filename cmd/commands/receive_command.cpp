@@ -6,6 +6,10 @@
 // one run. A receive that a signal interrupts is cancelled, and anything
 // it received but has not written out is released; what was written is
 // acked (with --delete) before dmq exits.
+//
+// A --follow consumer outlives its agents' restarts: while none answers
+// it retries (follow_outage) instead of exiting, so a restart costs a
+// pause, not a consumer. Without --follow, an unreachable agent exits 3.
 
 #include "cmd/cli_options.h"
 #include "cmd/commands/commands.h"
@@ -77,13 +81,131 @@ status write_messages(const std::vector<message_record>& messages,
     return out.flush();
 }
 
+// True for a failure to reach any agent (as opposed to a refusal).
+bool is_unreachable(const status& error) {
+    return error.code() == errc::unavailable ||
+           error.code() == errc::shutting_down;
+}
+
+// The pause before the first retry when a --follow consumer has lost
+// its agents, and the longest pause it grows to.
+constexpr millis kFirstRetry{100};
+constexpr millis kLongestRetry{1000};
+// How long each attempt to reach a lost agent may take: a connection to
+// an agent that is just stopping can hang without an answer, and the
+// next attempt may find the agent back.
+constexpr millis kProbeTimeout{1000};
+
+// How a receive of a --follow consumer goes out while its agents are
+// lost: the id to repeat, and a short timeout.
+struct retry_options {
+    std::string id;     // empty: a fresh one
+    millis timeout{0};  // 0: --timeout
+};
+
+// Keeps a --follow consumer going while no agent can be reached (say,
+// while its agent restarts): one warning when the agents are lost, one
+// when one answers again, and a growing pause between attempts. It never
+// gives up: a service manager or the user stops it with a signal.
+//
+// Lifecycle: one per receive loop. It also says which id the next
+// receive should carry: the id of the failed one when that may have
+// reached an agent (the agent then answers with the same messages), else
+// a fresh one.
+class follow_outage {
+public:
+    explicit follow_outage(const std::string& queue) : queue_(queue) {}
+
+    // True when `error` is one to wait out (no agent answered, or all
+    // are stopping) and the pause before the next attempt ended without
+    // a signal; false when the caller should fail with it. `retry_id` is
+    // the id for the next receive.
+    bool wait_out(const status& error, std::string retry_id);
+
+    // A request succeeded.
+    void reached();
+
+    // The long poll for the next receive: none while the agents are
+    // lost, so that the first answer says at once that one is back.
+    millis next_wait(millis wait) const { return lost_ ? millis(0) : wait; }
+
+    // The id and timeout for the next receive.
+    retry_options retry() const {
+        return {retry_id_, lost_ ? kProbeTimeout : millis(0)};
+    }
+
+private:
+    std::string queue_;
+    bool lost_ = false;
+    millis pause_{0};
+    std::string retry_id_;
+};
+
+bool follow_outage::wait_out(const status& error, std::string retry_id) {
+    if (!is_unreachable(error) || signals::caught() != 0) {
+        return false;
+    }
+    retry_id_ = std::move(retry_id);
+    if (!lost_) {
+        warn(error.message() + "; retrying until an agent answers (stop " +
+             "with SIGINT or SIGTERM)");
+        lost_ = true;
+        pause_ = kFirstRetry;
+    } else {
+        pause_ = std::min(pause_ * 2, kLongestRetry);
+    }
+    return signals::sleep_unless_signalled(pause_);
+}
+
+void follow_outage::reached() {
+    if (lost_) {
+        warn("an agent answers again; receiving from '" + queue_ + "'");
+    }
+    lost_ = false;
+    retry_id_.clear();
+}
+
+// The id of the last request when it may have reached an agent, so that
+// a repeated receive gets the same messages instead of leaving them
+// invisible; else empty, for a fresh id.
+std::string id_to_repeat(const agent_client& client) {
+    return client.last_outcome_unknown() ? client.last_request_id() : "";
+}
+
+// The error for messages that were written out but whose ack failed:
+// they are still in the queue and come back. `done` says what dmq did
+// with them: "printed", "handled".
+status not_acked(std::string_view done,
+                 const std::vector<message_record>& messages,
+                 const status& error, bool maybe_acked) {
+    bool one = messages.size() == 1;
+    std::string what = one ? "message '" + messages[0].id + "'"
+                           : std::to_string(messages.size()) + " messages";
+    std::string back = one ? "it will be delivered again after its "
+                           : "they will be delivered again after their ";
+    return status(error.code(),
+                  std::string(done) + " " + what + " but could not ack " +
+                      (one ? "it" : "them") + ": " + error.message() + "; " +
+                      (maybe_acked ? "if not acked, " : "") + back +
+                      "visibility timeout");
+}
+
+// Reports messages written out but not acked even when a signal ends
+// dmq, since they will come back: the signal is not why the ack failed.
+int fail_not_acked(const status& error) {
+    if (signals::caught() != 0) {
+        warn(error.message());
+        return signals::exit_code();
+    }
+    return fail(error);
+}
+
 // One receive request for up to `max` messages, waiting up to `wait`.
 // When a signal interrupts it, whatever it brought is released and an
 // unavailable status comes back.
-result<std::vector<message_record>> receive_once(command_context& ctx,
-                                                 const receive_options& o,
-                                                 std::int64_t max,
-                                                 millis wait) {
+result<std::vector<message_record>> receive_once(
+    command_context& ctx, const receive_options& o, std::int64_t max,
+    millis wait, const retry_options& retry = {}) {
     proto::value_map args{{"queue", o.queue},
                           {"max", max},
                           {"wait_ms", static_cast<std::int64_t>(wait.count())}};
@@ -94,6 +216,8 @@ result<std::vector<message_record>> receive_once(command_context& ctx,
     call_options options;
     options.extra_wait = wait;
     options.cancel_on_interrupt = true;
+    options.request_id = retry.id;
+    options.timeout = retry.timeout;
     auto reply = ctx.client().call("receive", std::move(args), {}, options);
     if (!reply) {
         return reply.error();
@@ -107,9 +231,11 @@ result<std::vector<message_record>> receive_once(command_context& ctx,
 }
 
 // Writes the messages out; with --delete, acks them once they are. If
-// writing fails, they are released for someone else.
+// writing fails, they are released for someone else. `acked` is false
+// when the messages were written but the ack did not reach an agent.
 status deliver(command_context& ctx, const receive_options& o,
-               const std::vector<message_record>& messages) {
+               const std::vector<message_record>& messages, bool& acked) {
+    acked = true;
     if (messages.empty()) {
         return status::ok();
     }
@@ -117,28 +243,52 @@ status deliver(command_context& ctx, const receive_options& o,
         release_all(ctx.client(), o.queue, receipts_of(messages));
         return written;
     }
-    return o.remove ? ack_receipts(ctx.client(), o.queue, receipts_of(messages))
-                    : status::ok();
+    if (!o.remove) {
+        return status::ok();
+    }
+    status done = ack_receipts(ctx.client(), o.queue, receipts_of(messages));
+    if (is_unreachable(done)) {
+        acked = false;
+        return not_acked("printed", messages, done,
+                         ctx.client().last_outcome_unknown());
+    }
+    return done;
 }
 
 // Receives until -n messages came or the queue has none left (or, with
 // --follow, until a signal). A reply may hold fewer messages than asked
 // for even when more are visible (the agent bounds a reply's bodies), so
 // only an empty reply means the queue ran dry.
+//
+// With --follow, losing the agents (a restart, say) is waited out; the
+// messages of an ack that did not reach an agent come back later.
 int print_loop(command_context& ctx, const receive_options& o) {
     millis wait = o.wait.value_or(o.follow ? kMaxWait : millis(0));
+    follow_outage outage(o.queue);
     std::int64_t total = 0;
     for (bool first = true;; first = false) {
         std::int64_t left = o.follow ? o.max : o.max - total;
         std::int64_t want = std::min(left, kMaxReceive);
         auto got =
-            receive_once(ctx, o, want, first || o.follow ? wait : millis(0));
+            receive_once(ctx, o, want,
+                         first || o.follow ? outage.next_wait(wait) : millis(0),
+                         outage.retry());
+        if (!got && o.follow &&
+            outage.wait_out(got.error(), id_to_repeat(ctx.client()))) {
+            continue;
+        }
         if (!got) {
             bool stopped = o.follow && signals::caught() != 0;
             return stopped ? kExitOk : fail(got.error());
         }
-        if (status done = deliver(ctx, o, *got); !done) {
-            return fail(done);
+        outage.reached();
+        bool acked = true;
+        if (status done = deliver(ctx, o, *got, acked); !done) {
+            if (!acked && o.follow && signals::caught() == 0) {
+                outage.wait_out(done, "");
+                continue;
+            }
+            return acked ? fail(done) : fail_not_acked(done);
         }
         total += static_cast<std::int64_t>(got->size());
         if (signals::caught() != 0) {
@@ -177,35 +327,60 @@ millis retry_delay(std::int64_t receive_count) {
     return std::min(millis(1000LL << doublings), millis(60'000));
 }
 
-// Runs the command for one message, then acks or releases it. Returns
-// false when the command failed.
-result<bool> handle_with_command(command_context& ctx, const exec_job& job,
-                                 const message_record& m) {
-    auto exit_status = run_exec(job, m, ctx.client());
+// How the message of one --exec command ended.
+enum class handling {
+    acked,    // the command exited 0
+    failed,   // it did not: the message was released for a later retry
+    stopped,  // a second signal stopped it: the message was released
+};
+
+// Runs the command for one message, then acks or releases it. An
+// unavailable status when the command succeeded but the ack did not
+// reach an agent.
+result<handling> handle_with_command(command_context& ctx, const exec_job& job,
+                                     const message_record& m) {
+    auto ran = run_exec(job, m, ctx.client());
     std::string receipt = m.receipt.value_or("");
-    if (!exit_status || *exit_status != 0) {
+    if (ran && ran->stopped) {
+        // The command did not finish: someone else may take the message
+        // at once.
+        status released = release_receipt(ctx.client(), job.queue, receipt);
+        warn("stopped the command for message '" + m.id +
+             "' on a second signal; " +
+             (released ? "released the message"
+                       : "cannot release it: " + released.message() +
+                             "; it is visible again after its visibility "
+                             "timeout"));
+        return handling::stopped;
+    }
+    if (!ran || ran->exit_status != 0) {
         millis delay = retry_delay(m.receive_count);
         status released =
             release_receipt(ctx.client(), job.queue, receipt, delay);
-        if (!exit_status) {
-            return exit_status.error();
+        if (!ran) {
+            return ran.error();
         }
-        warn("command exited with status " + std::to_string(*exit_status) +
+        warn("command exited with status " + std::to_string(ran->exit_status) +
              " for message '" + m.id + "'; " +
              (released
                   ? "released it, visible again in " + format_duration(delay)
                   : "cannot release it: " + released.message()));
-        return false;
+        return handling::failed;
     }
     status acked = ack_receipts(ctx.client(), job.queue, {receipt});
+    if (is_unreachable(acked)) {
+        return not_acked("handled", {m}, acked,
+                         ctx.client().last_outcome_unknown());
+    }
     if (!acked) {
         return acked;
     }
-    return true;
+    return handling::acked;
 }
 
 // One message at a time, so that only the message whose command is
-// running is in flight and needs extending.
+// running is in flight and needs extending. With --follow, losing the
+// agents is waited out as in print_loop.
 int exec_loop(command_context& ctx, const receive_options& o) {
     auto visibility = exec_visibility(ctx, o);
     if (!visibility) {
@@ -215,26 +390,43 @@ int exec_loop(command_context& ctx, const receive_options& o) {
     receive_options one = o;
     one.visibility = *visibility;
     millis wait = o.wait.value_or(o.follow ? kMaxWait : millis(0));
+    follow_outage outage(o.queue);
 
     std::int64_t total = 0;
     std::int64_t failed = 0;
     while (signals::caught() == 0 && (o.follow || total < o.max)) {
-        auto got = receive_once(ctx, one, 1,
-                                total == 0 || o.follow ? wait : millis(0));
+        auto got = receive_once(
+            ctx, one, 1,
+            total == 0 || o.follow ? outage.next_wait(wait) : millis(0),
+            outage.retry());
+        if (!got && o.follow &&
+            outage.wait_out(got.error(), id_to_repeat(ctx.client()))) {
+            continue;
+        }
         if (!got) {
             bool stopped = o.follow && signals::caught() != 0;
             return stopped ? kExitOk : fail(got.error());
         }
+        outage.reached();
         if (got->empty() && !o.follow) {
             break;
         }
         for (const auto& m : *got) {
             ++total;
             auto handled = handle_with_command(ctx, job, m);
-            if (!handled) {
-                return fail(handled.error());
+            bool unacked = !handled && is_unreachable(handled.error());
+            if (unacked && o.follow && signals::caught() == 0) {
+                outage.wait_out(handled.error(), "");
+                continue;
             }
-            failed += *handled ? 0 : 1;
+            if (!handled) {
+                return unacked ? fail_not_acked(handled.error())
+                               : fail(handled.error());
+            }
+            if (*handled == handling::stopped) {
+                return signals::exit_code();
+            }
+            failed += *handled == handling::failed ? 1 : 0;
         }
     }
     if (signals::caught() != 0) {
@@ -265,10 +457,11 @@ command_runner setup_receive(CLI::App& cmd) {
     add_duration_option(cmd, "--wait", o->wait,
                         "wait up to DUR for a message to arrive (long poll) "
                         "[default: 0s, or 20s with --follow; at most 20s]",
-                        kMaxWait);
+                        kWaitRange);
     add_duration_option(cmd, "--visibility", o->visibility,
-                        "hide the received messages for DUR [default: the "
-                        "queue's visibility timeout]");
+                        "hide the received messages for DUR (at most 12h) "
+                        "[default: the queue's visibility timeout]",
+                        kVisibilityRange);
     add_output_options(cmd, o->output);
     auto* remove =
         cmd.add_flag("-d,--delete", o->remove,

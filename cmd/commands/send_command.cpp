@@ -143,12 +143,15 @@ status add_ready(input_splitter& splitter, send_batch& batch) {
 
 // Reads stdin to its end. A partial batch goes out whenever stdin has
 // nothing more to give right now, so that slow streams are sent line by
-// line as they come, and fast ones in full batches.
-status send_stdin(input_splitter& splitter, send_batch& batch) {
+// line as they come, and fast ones in full batches. `unreadable` is set
+// when stdin itself cannot be read.
+status send_stdin(input_splitter& splitter, send_batch& batch,
+                  bool& unreadable) {
     input_reader reader(STDIN_FILENO);
     for (;;) {
         auto got = reader.read_some(splitter, batch.empty());
         if (!got) {
+            unreadable = reader.failed();
             return got.error();
         }
         if (*got == input_reader::outcome::end) {
@@ -174,6 +177,7 @@ int run_send(const send_options& o, command_context& ctx) {
     send_batch batch(o, ctx.client());
 
     status done;
+    bool unreadable = false;
     if (o.body_option->count() > 0) {
         // The argument is the input; stdin is never read.
         splitter.feed(o.body);
@@ -183,7 +187,12 @@ int run_send(const send_options& o, command_context& ctx) {
             done = batch.flush();
         }
     } else {
-        done = send_stdin(splitter, batch);
+        done = send_stdin(splitter, batch, unreadable);
+    }
+    // Bad input (a directory as stdin, say) is a usage error, like a bad
+    // argument; messages read before it may have been sent already.
+    if (unreadable) {
+        return usage_error(done.message());
     }
     return done ? kExitOk : fail(done);
 }
@@ -203,8 +212,9 @@ command_runner setup_send(CLI::App& cmd) {
                  "send one message per NUL-terminated record of input")
         ->excludes(lines);
     add_duration_option(cmd, "--delay", o->delay,
-                        "keep the messages invisible for DUR [default: the "
-                        "queue's delay]");
+                        "keep the messages invisible for DUR (at most 15m) "
+                        "[default: the queue's delay]",
+                        kDelayRange);
     add_attribute_option(cmd, o->attributes);
     cmd.add_flag("-q,--quiet", o->quiet, "do not print the message ids");
     return [o](command_context& ctx) { return run_send(*o, ctx); };

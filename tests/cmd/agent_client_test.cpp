@@ -234,10 +234,45 @@ TEST_CASE("an unreachable agent is an error within the timeout",
     auto took = steady_clock::now() - start;
     REQUIRE_FALSE(reply.is_ok());
     CHECK(reply.error().code() == errc::unavailable);
-    CHECK(reply.error().message().find("no reply within 300ms") !=
-          std::string::npos);
+    CHECK(reply.error().message().find("within 300ms") != std::string::npos);
     CHECK(took >= 300ms);
     CHECK(took < 1s);
+}
+
+TEST_CASE(
+    "a send that reached an agent but got no reply says it may have been "
+    "stored",
+    "[client][net]") {
+    fake_agent mute(silent);
+    auto client = client_for({mute.address()}, 200ms);
+    auto reply = client.call("send", {{"queue", "q"}}, {"body"});
+    REQUIRE_FALSE(reply.is_ok());
+    CHECK(reply.error().code() == errc::unavailable);
+    CHECK(reply.error().message() ==
+          "no reply from agent '" + mute.address() +
+              "' within 200ms; the send may or may not have been stored "
+              "(retrying with the same command may store it twice)");
+    CHECK(client.last_outcome_unknown());
+    CHECK(client.last_request_id() == mute.requests().at(0).id);
+}
+
+TEST_CASE("a request no agent can have seen says only why", "[client][net]") {
+    auto client = client_for({kClosedPort}, 2s);
+    auto reply = client.call("send", {{"queue", "q"}}, {"body"});
+    REQUIRE_FALSE(reply.is_ok());
+    CHECK(reply.error().message() ==
+          "agent '127.0.0.1:1' unreachable: connection refused");
+    CHECK_FALSE(client.last_outcome_unknown());
+}
+
+TEST_CASE("a request can be repeated with the id of a lost one",
+          "[client][net]") {
+    fake_agent agent(answer_ok);
+    auto client = client_for({agent.address()}, 2s);
+    call_options options;
+    options.request_id = "0123456789abcdef0123456789abcdef";
+    REQUIRE(client.call("receive", {}, {}, options).is_ok());
+    CHECK(agent.requests().at(0).id == options.request_id);
 }
 
 TEST_CASE("every agent refusing is one error naming each", "[client][net]") {

@@ -48,6 +48,32 @@ TEST_CASE("bad durations, sizes and counts are usage errors", "[cli]") {
     CHECK(run_dmq({"--timeout", "soon", "health"}) == 2);
 }
 
+TEST_CASE("values the agent would refuse are usage errors before any network",
+          "[cli]") {
+    CHECK(run_dmq({"queue", "create", "q", "--delay", "16m"}) == 2);
+    CHECK(run_dmq({"queue", "create", "q", "--visibility", "13h"}) == 2);
+    CHECK(run_dmq({"queue", "create", "q", "--retention", "999ms"}) == 2);
+    CHECK(run_dmq({"queue", "create", "q", "--retention", "36501d"}) == 2);
+    CHECK(run_dmq({"queue", "create", "q", "--max-size", "0"}) == 2);
+    CHECK(run_dmq({"queue", "update", "q", "--delay", "901s"}) == 2);
+    CHECK(run_dmq({"queue", "update", "q", "--visibility", "721m"}) == 2);
+    CHECK(run_dmq({"send", "q", "x", "--delay", "16m"}) == 2);
+    CHECK(run_dmq({"receive", "q", "--visibility", "13h"}) == 2);
+    CHECK(run_dmq({"release", "q", "r", "--delay", "16m"}) == 2);
+    CHECK(run_dmq({"extend", "q", "r", "--visibility", "13h"}) == 2);
+    CHECK(run_dmq({"--timeout", "0", "health"}) == 2);
+    CHECK(run_dmq({"queue", "list", "--timeout", "0ms"}) == 2);
+}
+
+TEST_CASE("values at the edges of their ranges are accepted", "[cli][net]") {
+    // Nothing listens, so a value that passes reaches the network: 3.
+    CHECK(run_dmq({"queue", "create", "q", "--delay", "15m", "--visibility",
+                   "12h", "--retention", "1s", "--max-size", "16MiB"}) == 3);
+    CHECK(run_dmq({"queue", "create", "q", "--retention", "36500d",
+                   "--max-size", "1"}) == 3);
+    CHECK(run_dmq({"--timeout", "1ms", "queue", "list"}) == 3);
+}
+
 TEST_CASE("an invalid queue name is refused before any network", "[cli]") {
     CHECK(run_dmq({"send", "no spaces", "x"}) == 2);
     CHECK(run_dmq({"queue", "info", std::string(81, 'a')}) == 2);
@@ -57,6 +83,21 @@ TEST_CASE("a malformed attribute is a usage error", "[cli]") {
     CHECK(run_dmq({"send", "q", "x", "--attr", "novalue"}) == 2);
     CHECK(run_dmq({"send", "q", "x", "--attr", "=v"}) == 2);
     CHECK(run_dmq({"send", "q", "x", "--attr", "k=1", "--attr", "k=2"}) == 2);
+}
+
+TEST_CASE("attributes over 16KiB in all are a usage error", "[cli]") {
+    CHECK(run_dmq({"send", "q", "x", "--attr",
+                   "k=" + std::string(16400, 'a')}) == 2);
+    CHECK(run_dmq({"send", "q", "x", "--attr", "a=" + std::string(9000, 'a'),
+                   "--attr", "b=" + std::string(9000, 'b')}) == 2);
+}
+
+TEST_CASE("attribute keys and values must be valid UTF-8", "[cli]") {
+    CHECK(run_dmq({"send", "q", "x", "--attr", "k=\xff"}) == 2);
+    CHECK(run_dmq({"send", "q", "x", "--attr", "k\xc3=v"}) == 2);
+    // Valid UTF-8 passes the check and reaches the (absent) agent.
+    CHECK(run_dmq({"send", "q", "x", "--attr", "caf\xc3\xa9=\xe2\x82\xac"}) ==
+          3);
 }
 
 TEST_CASE("conflicting output options are usage errors", "[cli]") {

@@ -3,7 +3,8 @@
 # in 20000-29999, data in a fresh /tmp/cli-test-XXXX), drives it with the
 # real dmq binary, and checks outputs and exit statuses as a user or a
 # script would see them. Stops the agent (by its PID) and removes its data
-# when done. Takes about 15 seconds.
+# when done; restarts it (same port and data) to test consumers that
+# outlive it. Takes about 30 seconds.
 #
 # Usage: end_to_end.sh PATH/TO/dmq PATH/TO/dmq-agent
 
@@ -12,6 +13,7 @@ dmq_bin=$1
 agent_bin=$2
 data=$(mktemp -d /tmp/cli-test-XXXX)
 agent_pid=""
+agent_port=""
 passed=0
 failed=0
 
@@ -67,6 +69,23 @@ has() {
     fi
 }
 
+# run_agent PORT: starts the agent on PORT; false if it does not answer.
+run_agent() {
+    "$agent_bin" --data-dir "$data/agent" --listen "127.0.0.1:$1" \
+        >>"$data/agent.log" 2>&1 &
+    agent_pid=$!
+    export DMQ_AGENTS="127.0.0.1:$1"
+    for _ in $(seq 50); do
+        dmq --timeout 200ms health >/dev/null 2>&1 && return 0
+        kill -0 "$agent_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill "$agent_pid" 2>/dev/null
+    wait "$agent_pid" 2>/dev/null
+    agent_pid=""
+    return 1
+}
+
 start_agent() {
     local try port
     for try in 1 2 3 4 5; do
@@ -75,22 +94,34 @@ start_agent() {
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             continue
         fi
-        "$agent_bin" --data-dir "$data/agent" --listen "127.0.0.1:$port" \
-            >"$data/agent.log" 2>&1 &
-        agent_pid=$!
-        export DMQ_AGENTS="127.0.0.1:$port"
-        for _ in $(seq 50); do
-            dmq --timeout 200ms health >/dev/null 2>&1 && return 0
-            kill -0 "$agent_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill "$agent_pid" 2>/dev/null
-        wait "$agent_pid" 2>/dev/null
-        agent_pid=""
+        run_agent "$port" && agent_port=$port && return 0
     done
     echo "end_to_end: dmq-agent did not start; its log:" >&2
     cat "$data/agent.log" >&2
     exit 1
+}
+
+# restart_agent SIGNAL: stops the agent with SIGNAL, then starts it again
+# on the same port with the same data.
+restart_agent() {
+    kill -"$1" "$agent_pid"
+    wait "$agent_pid" 2>/dev/null
+    agent_pid=""
+    sleep 0.5
+    run_agent "$agent_port" || {
+        echo "end_to_end: dmq-agent did not restart; its log:" >&2
+        cat "$data/agent.log" >&2
+        exit 1
+    }
+}
+
+# wait_for_line FILE LINE: true once FILE has LINE, within 10 seconds.
+wait_for_line() {
+    for _ in $(seq 100); do
+        grep -qxF -e "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 elapsed_ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
@@ -138,6 +169,10 @@ test_send_receive() {
     dmq receive jobs --raw --delete >"$data/binary.out"
     cmp -s "$data/binary" "$data/binary.out" && pass ||
         fail "binary body changed on the way"
+
+    expect 2 "a directory as stdin" dmq send jobs </
+    same "unreadable stdin named" "$err" \
+        "dmq: error: cannot read stdin: Is a directory"
 
     expect 0 "literal --help body" dmq send -q jobs -- --help
     expect 0 "receive literal" dmq receive jobs --delete
@@ -262,8 +297,92 @@ test_signals() {
     same "follow printed both" "$(cat "$data/follow.out")" $'one\ntwo'
 }
 
+test_exec_second_signal() {
+    local pid start
+    dmq queue create stop
+    dmq send -q stop slow
+    # The command's own child must go too: it is in the command's group.
+    "$dmq_bin" receive stop --follow --exec \
+        "sleep 30 & echo \$! >'$data/sleeper'; wait" 2>"$data/stop.err" &
+    pid=$!
+    for _ in $(seq 50); do
+        [[ -s $data/sleeper ]] && break
+        sleep 0.1
+    done
+    kill -TERM "$pid"
+    sleep 0.3
+    kill -0 "$pid" 2>/dev/null && pass ||
+        fail "the first SIGTERM did not let the command finish"
+    start=$(date +%s%N)
+    kill -TERM "$pid"
+    wait "$pid"
+    same "a second SIGTERM stops the command and exits 143" "$?" 143
+    (($(elapsed_ms "$start") < 3000)) && pass ||
+        fail "stopping the command took $(elapsed_ms "$start")ms"
+    sleep 0.1
+    # A zombie is dead: init may be slow to reap it.
+    [[ $(ps -o stat= -p "$(cat "$data/sleeper")") == [^Z]* ]] &&
+        fail "the command's child outlived dmq" || pass
+    has "stopped command warned" "$(cat "$data/stop.err")" \
+        "^dmq: warning: stopped the command .*; released the message$"
+    expect 0 "stopped message released" dmq queue info stop --format json
+    has "stopped message visible at once" "$out" '"visible":1'
+    dmq queue delete stop --force
+}
+
+# A --follow consumer outlives its agent's restarts, clean or not.
+test_follow_restart() {
+    local pid sig handler="cat >>'$data/fol.out'; echo >>'$data/fol.out'"
+    dmq queue create fol
+    "$dmq_bin" receive fol --follow --exec "$handler" 2>"$data/fol.err" &
+    pid=$!
+    dmq send -q fol first
+    wait_for_line "$data/fol.out" first && pass ||
+        fail "follow consumer did not handle its first message"
+    for sig in TERM KILL; do
+        restart_agent "$sig"
+        kill -0 "$pid" 2>/dev/null && pass ||
+            fail "follow consumer exited when the agent got SIG$sig"
+        dmq send -q fol "after $sig"
+        wait_for_line "$data/fol.out" "after $sig" && pass ||
+            fail "follow consumer did not come back after SIG$sig"
+    done
+    kill -TERM "$pid"
+    wait "$pid"
+    same "follow consumer exits 0 after the restarts" "$?" 0
+    same "one warning per loss and per return" \
+        "$(grep -c '^dmq: warning: ' "$data/fol.err")" 4
+    has "loss warned" "$(cat "$data/fol.err")" "retrying until an agent answers"
+    has "return warned" "$(cat "$data/fol.err")" "an agent answers again"
+}
+
+# A message printed by receive --delete whose ack cannot reach the agent:
+# the error says it comes back. Stdout is a pipe read only later, so that
+# the agent is gone between the receive and the ack.
+test_printed_not_acked() {
+    dmq queue create big --max-size 2MiB
+    head -c 1000000 /dev/zero | tr '\0' a | dmq send -q big
+    ("$dmq_bin" receive big --delete 2>"$data/ack.err"
+        echo $? >"$data/ack.rc") | (sleep 2; cat >/dev/null) &
+    local reader=$!
+    sleep 0.7
+    kill -KILL "$agent_pid"
+    wait "$agent_pid" 2>/dev/null
+    agent_pid=""
+    wait "$reader"
+    same "unacked receive exits 3" "$(cat "$data/ack.rc")" 3
+    has "unacked message comes back" "$(cat "$data/ack.err")" \
+        "^dmq: error: printed message '[0-9a-f]+' but could not ack it: .*; \
+it will be delivered again after its visibility timeout$"
+    sleep 0.5
+    run_agent "$agent_port" || fail "dmq-agent did not restart"
+}
+
 test_limits() {
     expect 0 "small queue" dmq queue create small --max-size 10
+    expect 2 "delay over 15m" dmq send small x --delay 16m
+    same "range named" "$err" "dmq: error: --delay 16m: must be at most 15m"
+    expect 2 "zero timeout" dmq --timeout 0 queue list
     expect 5 "body over max-size" dmq send small 12345678901
     has "too large" "$err" "^dmq: error: "
     expect 0 "delayed send" dmq send -q small late --delay 1s
@@ -297,8 +416,11 @@ test_json
 test_stale_receipt
 test_exec
 test_signals
+test_exec_second_signal
 test_limits
 test_stats_and_errors
+test_follow_restart
+test_printed_not_acked
 
 echo "end_to_end: $passed passed, $failed failed"
 ((failed == 0))

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 using dmq::cli::input_reader;
@@ -102,4 +103,18 @@ TEST_CASE("the reader reports idle when a pipe has nothing yet", "[input]") {
     REQUIRE(third.is_ok());
     CHECK(*third == input_reader::outcome::end);
     close(fds[0]);
+}
+
+TEST_CASE("a directory as input is an unreadable input, not a failure of dmq",
+          "[input]") {
+    int fd = open("/", O_RDONLY);
+    REQUIRE(fd >= 0);
+    input_reader reader(fd);
+    input_splitter splitter(split_mode::whole);
+
+    auto got = reader.read_some(splitter, true);
+    REQUIRE_FALSE(got.is_ok());
+    CHECK(got.error().message() == "cannot read stdin: Is a directory");
+    CHECK(reader.failed());
+    close(fd);
 }

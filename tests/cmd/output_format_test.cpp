@@ -2,9 +2,12 @@
 
 #include "cmd/output_format.h"
 
+#include "common/utf8.h"
+
 #include <catch2/catch.hpp>
 
 using namespace dmq::cli;
+using dmq::is_valid_utf8;
 using namespace std::string_literals;
 
 namespace {
