@@ -386,6 +386,14 @@ int exec_loop(command_context& ctx, const receive_options& o) {
     if (!visibility) {
         return fail(visibility.error());
     }
+    // The message is kept invisible by extending it every third of this;
+    // below a second that would flood the agent.
+    if (*visibility < std::chrono::seconds(1)) {
+        return usage_error(
+            "--exec needs a visibility timeout of at least 1s "
+            "to keep the message while CMD runs; give "
+            "--visibility");
+    }
     exec_job job{o.exec, o.queue, *visibility};
     receive_options one = o;
     one.visibility = *visibility;
