@@ -12,6 +12,7 @@
 #include <atomic>
 #include <csignal>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <cstdio>
 #include <string>
 
@@ -48,6 +49,22 @@ void install_signal_handlers() {
     std::signal(SIGPIPE, SIG_IGN);
     sigset_t set = stop_signals();
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+// Each queue keeps its segment files open, so the usual soft limit of
+// 1024 descriptors caps an agent at fewer queues than the hard limit
+// allows. Raise the soft limit as far as the hard one.
+void raise_open_file_limit(spdlog::logger& log) {
+    struct rlimit limit {};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 ||
+        limit.rlim_cur >= limit.rlim_max) {
+        return;
+    }
+    rlim_t was = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+        log.info("open file limit raised from {} to {}", was, limit.rlim_cur);
+    }
 }
 
 int fail(const dmq::status& s) {
@@ -105,6 +122,7 @@ int main(int argc, char** argv) {
     auto& log = agent::logger("agent");
     log_startup(log, config, command_line(argc, argv));
 
+    raise_open_file_limit(log);
     auto dir = agent::data_dir::lock(config.data_dir);
     if (!dir) {
         return fail(dir.error());

@@ -293,7 +293,8 @@ void server::send_frames(const std::string& identity,
 
 status server::finish_batch(std::int64_t now) {
     status committed = engine_.commit_batch();
-    if (!committed) {
+    bool durable = committed || engine_.last_batch_durable();
+    if (!durable) {
         // Nothing the batch did may be reported as done: the disk did not
         // take it. Replies made before an earlier commit inside this turn
         // (a queue create commits at once) stand.
@@ -309,7 +310,7 @@ status server::finish_batch(std::int64_t now) {
         }
     }
     for (const auto& o : outbox_) {
-        if (!o.id.empty()) {
+        if (committed && !o.id.empty()) {
             remember(o, now);
         }
         send_frames(o.identity, o.frames);

@@ -248,6 +248,7 @@ status queue_engine::commit_batch() {
     if (!in_batch_) {
         return status::ok();
     }
+    last_batch_durable_ = false;
 
     // Writing can still fail harmlessly (a full disk): nothing of the batch
     // has been acknowledged, so it is undone and the agent goes on.
@@ -278,6 +279,7 @@ status queue_engine::commit_batch() {
         q.touched = false;
     }
     in_batch_ = false;
+    last_batch_durable_ = true;
     if (auto s = index_->commit(); !s) {
         broken_ = true;
         return s;
@@ -470,6 +472,9 @@ result<queue_info> queue_engine::create_queue(const std::string& name,
     auto log = storage::queue_log::open(
         queue_dir(row.uid), options_.segment_bytes, storage_log_, report);
     if (!log) {
+        // Nothing is in the new directory yet; leave no trace of it.
+        std::error_code ec;
+        fs::remove_all(queue_dir(row.uid), ec);
         return log.error();
     }
     row.applied = (*log)->end();

@@ -94,6 +94,11 @@ public:
     status commit_batch();
     bool broken() const { return broken_; }
 
+    // Whether every log of the last batch was synced, even if the index
+    // then failed: its changes are on disk and the next start replays
+    // them, so what the batch did may be reported as done.
+    bool last_batch_durable() const { return last_batch_durable_; }
+
     // How many batches have been committed; replies made since the last
     // commit belong to the batch that commit_batch() ends.
     std::uint64_t commits() const { return commits_; }
@@ -186,6 +191,7 @@ private:
     std::map<std::string, queue_state, std::less<>> queues_;
     bool in_batch_ = false;
     bool broken_ = false;
+    bool last_batch_durable_ = false;
     bool disk_low_ = false;  // free space is below min_free_bytes
     status batch_failure_;   // an append of the open batch failed
     std::uint64_t commits_ = 1;

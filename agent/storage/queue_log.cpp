@@ -141,6 +141,9 @@ result<std::unique_ptr<queue_log>> queue_log::open(const fs::path& dir,
             ++report.files_quarantined;
             continue;
         }
+        if (!seg && seg.error().code() != errc::corrupt_data) {
+            return seg.error();
+        }
         if (!seg) {
             return status(seg.error().code(),
                           seg.error().message() +
@@ -154,6 +157,9 @@ result<std::unique_ptr<queue_log>> queue_log::open(const fs::path& dir,
 
     if (q->segments_.empty()) {
         auto seg = segment_file::create(dir / segment_file_name(1), 1);
+        if (!seg && seg.error().code() != errc::corrupt_data) {
+            return seg.error();
+        }
         if (!seg) {
             return status(seg.error().code(),
                           seg.error().message() +
