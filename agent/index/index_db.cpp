@@ -500,6 +500,26 @@ result<std::vector<std::uint64_t>> index_db::expired(std::uint32_t uid,
     }
 }
 
+result<std::vector<std::uint64_t>> index_db::messages_in_segment(
+    std::uint32_t uid, std::uint64_t seg) {
+    auto s = prepare("SELECT seq FROM messages WHERE uid=? AND segment=?");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, uid).bind(2, seg);
+    std::vector<std::uint64_t> out;
+    while (true) {
+        auto more = s->step();
+        if (!more) {
+            return more.error();
+        }
+        if (!*more) {
+            return out;
+        }
+        out.push_back(static_cast<std::uint64_t>(s->int_at(0)));
+    }
+}
+
 status index_db::remember_send(const std::string& request_id, std::int64_t at,
                                std::uint32_t uid, std::uint64_t seq) {
     remember_send_.bind(1, request_id).bind(2, at).bind(3, uid).bind(4, seq);

@@ -132,6 +132,8 @@ public:
                                                         std::int64_t now);
     result<queue_counts> counts(std::uint32_t uid, std::int64_t now);
     result<std::set<std::uint64_t>> live_segments(std::uint32_t uid);
+    result<std::vector<std::uint64_t>> messages_in_segment(std::uint32_t uid,
+                                                           std::uint64_t seg);
     result<std::vector<std::uint64_t>> expired(std::uint32_t uid,
                                                std::int64_t now,
                                                std::int64_t limit);

@@ -193,6 +193,46 @@ status queue_engine::recover_queue(queue_state& q, recovery_summary& summary) {
             "index lacked",
             q.row.name, replayed);
     }
+    return drop_messages_of_lost_segments(q);
+}
+
+// Every segment a message lives in must be there, unless an operator
+// marked it as lost; then its messages are dropped once, here, rather
+// than one error at a time as receives trip over them.
+status queue_engine::drop_messages_of_lost_segments(queue_state& q) {
+    auto live = index_->live_segments(q.row.uid);
+    if (!live) {
+        return live.error();
+    }
+    for (std::uint64_t seg : *live) {
+        if (q.log->has_segment(seg)) {
+            continue;
+        }
+        auto seqs = index_->messages_in_segment(q.row.uid, seg);
+        if (!seqs) {
+            return seqs.error();
+        }
+        auto path = queue_dir(q.row.uid) / storage::segment_file_name(seg);
+        if (!q.log->accepted_as_lost(seg)) {
+            return status(errc::corrupt_data,
+                          path.string() + " is missing, but " +
+                              std::to_string(seqs->size()) +
+                              " messages live in it, so the agent will not "
+                              "start. " +
+                              storage::lost_segment_advice(path));
+        }
+        for (std::uint64_t seq : *seqs) {
+            if (auto s = append_and_apply(
+                    q, remove_record{seq, remove_reason::unreadable});
+                !s) {
+                return s;
+            }
+        }
+        log_.warn(
+            "recovery [queue={}]: dropped {} messages of {}, which "
+            "was marked as lost",
+            q.row.name, seqs->size(), path.string());
+    }
     return status::ok();
 }
 

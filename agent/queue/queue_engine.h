@@ -158,6 +158,7 @@ private:
     status recover(recovery_summary& summary);
     status recover_queue(queue_state& q, recovery_summary& summary);
     status finish_interrupted_deletes();
+    status drop_messages_of_lost_segments(queue_state& q);
     void warn_about_unknown_dirs();
     std::filesystem::path queue_dir(std::uint32_t uid) const;
 

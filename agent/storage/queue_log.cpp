@@ -84,6 +84,13 @@ status quarantine_tail(segment_file& seg, std::uint64_t from,
 
 }  // namespace
 
+std::string lost_segment_advice(const fs::path& segment) {
+    std::string name = segment.filename().string();
+    return "Restore " + name + " from a backup, or rename it to " + name +
+           ".lost (create an empty " + name +
+           ".lost if it is gone) to accept the loss of its messages";
+}
+
 queue_log::queue_log(fs::path dir, std::uint64_t segment_bytes,
                      spdlog::logger& log)
     : dir_(std::move(dir)), segment_bytes_(segment_bytes), log_(log) {}
@@ -148,25 +155,16 @@ result<std::unique_ptr<queue_log>> queue_log::open(const fs::path& dir,
             return status(seg.error().code(),
                           seg.error().message() +
                               "; it holds acknowledged messages, so the "
-                              "agent will not start. Restore the file from "
-                              "a backup, or move it away to accept the loss "
-                              "of its messages");
+                              "agent will not start. " +
+                              lost_segment_advice(path));
         }
         q->segments_.push_back(std::move(*seg));
     }
 
     if (q->segments_.empty()) {
         auto seg = segment_file::create(dir / segment_file_name(1), 1);
-        if (!seg && seg.error().code() != errc::corrupt_data) {
-            return seg.error();
-        }
         if (!seg) {
-            return status(seg.error().code(),
-                          seg.error().message() +
-                              "; it holds acknowledged messages, so the "
-                              "agent will not start. Restore the file from "
-                              "a backup, or move it away to accept the loss "
-                              "of its messages");
+            return seg.error();
         }
         q->segments_.push_back(std::move(*seg));
     }
@@ -175,6 +173,7 @@ result<std::unique_ptr<queue_log>> queue_log::open(const fs::path& dir,
 }
 
 status queue_log::check_applied_bytes_exist(log_position from) {
+    fs::path path = dir_ / segment_file_name(from.segment);
     for (const auto& seg : segments_) {
         if (seg.seq() == from.segment && seg.size() < from.offset) {
             return status(
@@ -183,21 +182,38 @@ status queue_log::check_applied_bytes_exist(log_position from) {
                     " bytes, but the index has applied records up to offset " +
                     std::to_string(from.offset) +
                     ": acknowledged messages in between are gone, so the "
-                    "agent will not start. Restore the file from a backup, "
-                    "or move it away to accept the loss of its messages");
+                    "agent will not start. " +
+                    lost_segment_advice(path));
         }
         if (seg.seq() >= from.segment) {
             return status::ok();
         }
     }
-    if (from.offset > kSegmentHeaderBytes) {
-        return status(errc::corrupt_data,
-                      "segment " + segment_file_name(from.segment) + " of " +
-                          dir_.string() +
-                          " is missing, but the index has applied records "
-                          "from it; restore it from a backup");
+    if (from.offset <= kSegmentHeaderBytes) {
+        return status::ok();
     }
-    return status::ok();
+    if (accepted_as_lost(from.segment)) {
+        log_.warn(
+            "recovery [seg={}]: missing, and accepted as lost; the "
+            "messages it held are dropped",
+            path.string());
+        return status::ok();
+    }
+    return status(errc::corrupt_data,
+                  path.string() +
+                      " is missing, but the index has applied records from "
+                      "it, so the agent will not start. " +
+                      lost_segment_advice(path));
+}
+
+bool queue_log::has_segment(std::uint64_t seq) const {
+    return std::any_of(segments_.begin(), segments_.end(),
+                       [&](const segment_file& s) { return s.seq() == seq; });
+}
+
+bool queue_log::accepted_as_lost(std::uint64_t seq) const {
+    std::error_code ec;
+    return fs::exists(dir_ / (segment_file_name(seq) + ".lost"), ec);
 }
 
 status queue_log::replay(log_position from, const visitor& visit,
@@ -232,9 +248,8 @@ status queue_log::replay(log_position from, const visitor& visit,
                               " at offset " +
                               std::to_string(scanned->valid_end) +
                               " in a sealed segment; acknowledged messages "
-                              "may be damaged, so the agent will not start. "
-                              "Restore this file from a replica or backup, "
-                              "or move it away to accept the loss");
+                              "may be damaged, so the agent will not start. " +
+                              lost_segment_advice(seg.path()));
         }
         std::uint64_t bytes = 0;
         if (auto s = quarantine_tail(seg, scanned->valid_end, bytes); !s) {

@@ -20,6 +20,9 @@
 
 namespace dmq::storage {
 
+// What an operator can do about a damaged or missing segment.
+std::string lost_segment_advice(const std::filesystem::path& segment);
+
 // Where a record starts (or, for an "applied up to" mark, where the next
 // one would start).
 struct log_position {
@@ -83,6 +86,11 @@ public:
     log_position end() const;
 
     std::size_t segment_count() const { return segments_.size(); }
+    bool has_segment(std::uint64_t seq) const;
+
+    // Whether an operator marked segment `seq` as lost (a file named like
+    // it plus ".lost"), accepting that the messages it held are gone.
+    bool accepted_as_lost(std::uint64_t seq) const;
 
     // Deletes every segment older than the active one whose seq is not in
     // `live`, oldest first. The caller must have made durable the index

@@ -373,3 +373,57 @@ TEST_CASE(
     CHECK(info->counts.visible == 0);
     CHECK(info->counts.in_flight == 1);
 }
+
+TEST_CASE(
+    "a missing segment stops recovery until an operator marks it as "
+    "lost; then only its messages are dropped",
+    "[queue][recovery]") {
+    dmq::test::test_dir dir;
+    namespace fs = std::filesystem;
+    fs::path qdir;
+    {
+        auto e = must_open(dir.path());
+        must_create(*e);
+        std::vector<std::string> big;
+        for (int i = 0; i < 40; ++i) {
+            big.push_back(std::to_string(i) + std::string(100 << 10, 'x'));
+        }
+        must_send(*e, big);
+        qdir = fs::directory_iterator(dir.path() / "queues")->path();
+    }
+    auto last = qdir / dmq::storage::segment_file_name(1);
+    for (const auto& f : fs::directory_iterator(qdir)) {
+        last = std::max(last, f.path());
+    }
+    REQUIRE(last.filename() != dmq::storage::segment_file_name(1));
+
+    for (auto victim : {qdir / dmq::storage::segment_file_name(2), last}) {
+        INFO(victim.string());
+        fs::path aside = dir.path() / "aside.seg";
+        fs::rename(victim, aside);
+
+        recovery_summary summary;
+        auto refused =
+            queue_engine::open({dir.path(), 1 << 20}, dmq::test::test_logger(),
+                               dmq::test::test_logger(), summary);
+        REQUIRE_FALSE(refused.is_ok());
+        CHECK(refused.error().code() == dmq::errc::corrupt_data);
+        CHECK_THAT(refused.error().message(), Catch::Contains(".lost"));
+
+        fs::rename(aside, victim.string() + ".lost");
+    }
+
+    auto e = must_open(dir.path());
+    auto info = e->info("q", kT0);
+    REQUIRE(info.is_ok());
+    CHECK(info->counts.visible > 0);
+    CHECK(info->counts.visible < 40);
+    auto got = must_receive(*e, kT0, 40);
+    CHECK(static_cast<std::int64_t>(got.size()) == info->counts.visible);
+
+    // The queue takes new messages after the loss.
+    must_send(*e, {"after"}, kT0 + 1);
+    auto after = must_receive(*e, kT0 + 1, 1);
+    REQUIRE(after.size() == 1);
+    CHECK(after[0].body == "after");
+}
