@@ -127,8 +127,24 @@ status queue_engine::recover(recovery_summary& summary) {
     return commit_batch();
 }
 
-// A directory no queue owns is left alone: it may be data an operator
-// restored by hand, and deleting data we do not understand is never safe.
+// True for a queue directory holding nothing but segments without a
+// single record: there is no message in it to lose.
+static bool holds_no_records(const fs::path& dir) {
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(dir, ec)) {
+        std::uint64_t seq = 0;
+        if (!storage::parse_segment_file_name(f.path().filename().string(),
+                                              seq) ||
+            f.file_size(ec) > storage::kSegmentHeaderBytes) {
+            return false;
+        }
+    }
+    return !ec;
+}
+
+// A directory no queue owns is left alone unless it holds no record at
+// all: it may be data an operator restored by hand, and deleting data we
+// do not understand is never safe.
 void queue_engine::warn_about_unknown_dirs() {
     std::set<fs::path> known;
     for (const auto& [name, q] : queues_) {
@@ -141,6 +157,14 @@ void queue_engine::warn_about_unknown_dirs() {
             log_.error(
                 "recovery: could not finish deleting {}; remove it "
                 "by hand once the agent is stopped",
+                entry.path().string());
+        } else if (known.count(entry.path()) == 0 &&
+                   holds_no_records(entry.path())) {
+            // A create interrupted before its index row was written.
+            fs::remove_all(entry.path(), ec);
+            log_.info(
+                "recovery: removed {}, left empty by an interrupted "
+                "queue create",
                 entry.path().string());
         } else if (known.count(entry.path()) == 0) {
             log_.warn(

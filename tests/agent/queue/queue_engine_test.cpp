@@ -427,3 +427,31 @@ TEST_CASE(
     REQUIRE(after.size() == 1);
     CHECK(after[0].body == "after");
 }
+
+TEST_CASE(
+    "recovery removes the empty directory of an interrupted create "
+    "and keeps any unknown directory that holds records",
+    "[queue][recovery]") {
+    dmq::test::test_dir dir;
+    namespace fs = std::filesystem;
+    {
+        must_open(dir.path());
+    }
+    fs::path empty = dir.path() / "queues" / "0badc0de";
+    fs::path full = dir.path() / "queues" / "0badf00d";
+    {
+        dmq::storage::recovery_report report;
+        REQUIRE(dmq::storage::queue_log::open(empty, 1 << 20,
+                                              dmq::test::test_logger(), report)
+                    .is_ok());
+        auto log = dmq::storage::queue_log::open(
+            full, 1 << 20, dmq::test::test_logger(), report);
+        REQUIRE(log.is_ok());
+        REQUIRE((*log)->append(1, 1, "a record").is_ok());
+        REQUIRE((*log)->sync().is_ok());
+    }
+
+    auto e = must_open(dir.path());
+    CHECK_FALSE(fs::exists(empty));
+    CHECK(fs::exists(full));
+}
