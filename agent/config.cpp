@@ -87,18 +87,21 @@ status apply_config_file(agent_config& c, const CLI::App& app) {
     return status::ok();
 }
 
-// Parses a size setting of at least `least` bytes.
-status size_setting(const char* name, const std::string& text,
-                    std::uint64_t least, std::uint64_t& out) {
+// Parses a size setting of at least `least` bytes; the error names where
+// the setting came from.
+status size_setting(const agent_config& c, const char* name,
+                    const std::string& text, std::uint64_t least,
+                    std::uint64_t& out) {
+    std::string where = c.from_file.count(name) != 0
+                            ? "config file " + c.config_file + ": " + name
+                            : std::string("--") + name;
     auto size = parse_size(text);
     if (!size) {
-        return status(errc::bad_request,
-                      std::string("--") + name + ": " + size.error().message());
+        return status(errc::bad_request, where + ": " + size.error().message());
     }
     if (*size < least) {
-        return status(errc::bad_request, std::string("--") + name +
-                                             ": must be at least " +
-                                             format_size(least));
+        return status(errc::bad_request,
+                      where + ": must be at least " + format_size(least));
     }
     out = *size;
     return status::ok();
@@ -141,9 +144,9 @@ parse_outcome parse_config(int argc, char** argv) {
     }
 
     for (const status& s : {apply_config_file(c, app),
-                            size_setting("segment-size", c.segment_size,
+                            size_setting(c, "segment-size", c.segment_size,
                                          1 << 20, c.segment_bytes),
-                            size_setting("min-free-disk", c.min_free_disk, 0,
+                            size_setting(c, "min-free-disk", c.min_free_disk, 0,
                                          c.min_free_bytes)}) {
         if (!s) {
             return refuse(s.message());

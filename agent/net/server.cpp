@@ -116,10 +116,14 @@ void server::take_request(std::vector<std::string> frames, std::int64_t now) {
     }
 
     if (req->op == "cancel") {
-        auto target = proto::fields(req->args).string_or("request", "");
+        auto target = proto::fields(req->args).string("request");
         proto::reply r;
         r.id = req->id;
-        r.fields["cancelled"] = target && cancel_waiter(*target);
+        if (target) {
+            r.fields["cancelled"] = cancel_waiter(*target);
+        } else {
+            r.error = target.error();
+        }
         reply_later(identity, r);
         return;
     }
