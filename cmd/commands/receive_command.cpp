@@ -255,6 +255,32 @@ status deliver(command_context& ctx, const receive_options& o,
     return done;
 }
 
+// What one receive of a loop came to: messages, an exit code to end the
+// command with, or neither (under --follow the agent was lost and the
+// outage waited out: try again).
+struct receive_step {
+    std::optional<std::vector<message_record>> messages;
+    std::optional<int> exit_code;
+};
+
+receive_step receive_or_wait_out(command_context& ctx, const receive_options& o,
+                                 std::int64_t want, bool first, millis wait,
+                                 follow_outage& outage) {
+    auto got = receive_once(
+        ctx, o, want, first || o.follow ? outage.next_wait(wait) : millis(0),
+        outage.retry());
+    if (!got && o.follow &&
+        outage.wait_out(got.error(), id_to_repeat(ctx.client()))) {
+        return {};
+    }
+    if (!got) {
+        bool stopped = o.follow && signals::caught() != 0;
+        return {std::nullopt, stopped ? kExitOk : fail(got.error())};
+    }
+    outage.reached();
+    return {std::move(*got), std::nullopt};
+}
+
 // Receives until -n messages came or the queue has none left (or, with
 // --follow, until a signal). A reply may hold fewer messages than asked
 // for even when more are visible (the agent bounds a reply's bodies), so
@@ -269,19 +295,14 @@ int print_loop(command_context& ctx, const receive_options& o) {
     for (bool first = true;; first = false) {
         std::int64_t left = o.follow ? o.max : o.max - total;
         std::int64_t want = std::min(left, kMaxReceive);
-        auto got =
-            receive_once(ctx, o, want,
-                         first || o.follow ? outage.next_wait(wait) : millis(0),
-                         outage.retry());
-        if (!got && o.follow &&
-            outage.wait_out(got.error(), id_to_repeat(ctx.client()))) {
+        auto step = receive_or_wait_out(ctx, o, want, first, wait, outage);
+        if (step.exit_code) {
+            return *step.exit_code;
+        }
+        if (!step.messages) {
             continue;
         }
-        if (!got) {
-            bool stopped = o.follow && signals::caught() != 0;
-            return stopped ? kExitOk : fail(got.error());
-        }
-        outage.reached();
+        auto& got = step.messages;
         bool acked = true;
         if (status done = deliver(ctx, o, *got, acked); !done) {
             if (!acked && o.follow && signals::caught() == 0) {
@@ -403,19 +424,14 @@ int exec_loop(command_context& ctx, const receive_options& o) {
     std::int64_t total = 0;
     std::int64_t failed = 0;
     while (signals::caught() == 0 && (o.follow || total < o.max)) {
-        auto got = receive_once(
-            ctx, one, 1,
-            total == 0 || o.follow ? outage.next_wait(wait) : millis(0),
-            outage.retry());
-        if (!got && o.follow &&
-            outage.wait_out(got.error(), id_to_repeat(ctx.client()))) {
+        auto step = receive_or_wait_out(ctx, one, 1, total == 0, wait, outage);
+        if (step.exit_code) {
+            return *step.exit_code;
+        }
+        if (!step.messages) {
             continue;
         }
-        if (!got) {
-            bool stopped = o.follow && signals::caught() != 0;
-            return stopped ? kExitOk : fail(got.error());
-        }
-        outage.reached();
+        auto& got = step.messages;
         if (got->empty() && !o.follow) {
             break;
         }
