@@ -35,6 +35,11 @@ std::string peer_name(const std::string& identity) {
 
 }  // namespace
 
+// Known limitation: every deadline (visibility, delay, retention, long
+// polls) is a wall-clock time, because the persisted ones must survive a
+// restart. A clock step therefore moves them: forward releases in-flight
+// messages early, backward holds them longer. Keep the clock slewed (NTP),
+// not stepped.
 std::int64_t wall_clock_ms() {
     using namespace std::chrono;
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
@@ -149,9 +154,11 @@ void server::take_request(std::vector<std::string> frames, std::int64_t now) {
 }
 
 // A request id seen before gets the first answer again and changes
-// nothing, unless it comes with another operation or queue: then it is a
-// client reusing ids, and answering with another request's reply would
-// silently drop this one.
+// nothing (known limitation: only sends are remembered across a restart;
+// a retried ack after one reports its receipt as invalid although the
+// message is gone as asked), unless it comes with another operation or queue:
+// then it is a client reusing ids, and answering with another request's reply
+// would silently drop this one.
 bool server::answer_retry(const std::string& identity,
                           const proto::request& req,
                           const std::string& fingerprint) {
