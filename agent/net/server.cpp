@@ -154,11 +154,11 @@ void server::take_request(std::vector<std::string> frames, std::int64_t now) {
 }
 
 // A request id seen before gets the first answer again and changes
-// nothing (known limitation: only sends are remembered across a restart;
-// a retried ack after one reports its receipt as invalid although the
-// message is gone as asked), unless it comes with another operation or queue:
-// then it is a client reusing ids, and answering with another request's reply
-// would silently drop this one.
+// nothing, unless it comes with another operation or queue: then it is a
+// client reusing ids, and answering with another request's reply would
+// silently drop this one. Known limitation: only sends are remembered
+// across a restart, so a retried ack after one reports its receipt as
+// invalid although the message is gone as asked.
 bool server::answer_retry(const std::string& identity,
                           const proto::request& req,
                           const std::string& fingerprint) {
