@@ -303,7 +303,7 @@ void server::send_frames(const std::string& identity,
 }
 
 status server::finish_batch(std::int64_t now) {
-    status committed = engine_.commit_batch();
+    status committed = engine_.end_turn();
     bool durable = committed || engine_.last_batch_durable();
     if (!durable) {
         // Nothing the batch did may be reported as done: the disk did not

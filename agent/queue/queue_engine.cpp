@@ -352,6 +352,12 @@ status queue_engine::commit_batch() {
     return status::ok();
 }
 
+status queue_engine::end_turn() {
+    status s = commit_batch();
+    status undone = std::exchange(undone_, status::ok());
+    return s ? undone : s;
+}
+
 status queue_engine::abandon_batch(const status& why) {
     for (auto& [name, q] : queues_) {
         if (!q.touched) {
@@ -375,10 +381,11 @@ status queue_engine::abandon_batch(const status& why) {
         "writing a batch failed: {}; nothing of it was stored, and "
         "its requests were refused",
         why.message());
-    return status(why.code(), "the agent could not write to its disk (" +
-                                  why.message() +
-                                  "); nothing was stored. Free space on "
-                                  "the agent's disk and retry");
+    undone_ = status(why.code(), "the agent could not write to its disk (" +
+                                     why.message() +
+                                     "); nothing was stored. Free space on "
+                                     "the agent's disk and retry");
+    return undone_;
 }
 
 result<queue_engine::queue_state*> queue_engine::find(const std::string& name) {

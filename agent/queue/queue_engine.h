@@ -94,6 +94,12 @@ public:
     status commit_batch();
     bool broken() const { return broken_; }
 
+    // Ends the event loop's turn: commit_batch(), and also reports a batch
+    // undone earlier in the turn by an internal commit (a queue create or
+    // the segment sweep commits the open batch first), whose replies must
+    // not go out as successes either.
+    status end_turn();
+
     // Whether every log of the last batch was synced, even if the index
     // then failed: its changes are on disk and the next start replays
     // them, so what the batch did may be reported as done.
@@ -195,6 +201,7 @@ private:
     bool last_batch_durable_ = false;
     bool disk_low_ = false;  // free space is below min_free_bytes
     status batch_failure_;   // an append of the open batch failed
+    status undone_;          // a batch undone since the last end_turn()
     std::uint64_t commits_ = 1;
     std::mt19937 rng_;
     std::int64_t last_segment_sweep_ = 0;
