@@ -90,6 +90,9 @@ void server::warn_malformed(const std::string& identity, const status& why,
 
 void server::reply_later(const std::string& identity, const proto::reply& r,
                          const std::string& fingerprint) {
+    if (!r.id.empty()) {
+        outbox_by_id_[r.id] = outbox_.size();
+    }
     outbox_.push_back({identity, r.id, fingerprint, proto::encode_reply(r),
                        engine_.commits()});
 }
@@ -190,13 +193,14 @@ bool server::answer_retry(const std::string& identity,
             return true;
         }
     }
-    for (const auto& o : outbox_) {
-        if (!o.id.empty() && o.id == req.id) {
-            if (!reused(o.fingerprint)) {
-                outbox_.push_back({identity, "", "", o.frames});
-            }
-            return true;
+    // A repeat inside one batch: looked up by id, since a batch may hold a
+    // thousand requests.
+    if (auto it = outbox_by_id_.find(req.id); it != outbox_by_id_.end()) {
+        outgoing first = outbox_[it->second];
+        if (!reused(first.fingerprint)) {
+            outbox_.push_back({identity, "", "", std::move(first.frames)});
         }
+        return true;
     }
     return false;
 }
@@ -327,6 +331,7 @@ status server::finish_batch(std::int64_t now) {
         send_frames(o.identity, o.frames);
     }
     outbox_.clear();
+    outbox_by_id_.clear();
 
     // A failed write was undone and the agent serves on; a failed sync or
     // commit was not, and it must stop.

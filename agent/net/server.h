@@ -84,6 +84,7 @@ private:
     std::vector<waiter> waiters_;         // in arrival order
     std::set<std::string> dirty_queues_;  // touched in this batch
     std::vector<outgoing> outbox_;
+    std::unordered_map<std::string, std::size_t> outbox_by_id_;
     std::unordered_map<std::string, cached_reply> replies_;
     std::deque<std::string> reply_order_;
     std::size_t reply_bytes_ = 0;
