@@ -76,6 +76,15 @@ message_row read_message(const stmt& s) {
     return m;
 }
 
+// The first column of every row, as unsigned integers (seq numbers).
+result<std::vector<std::uint64_t>> first_column(stmt& s) {
+    std::vector<std::uint64_t> out;
+    auto done = s.for_each_row([&](const stmt& row) {
+        out.push_back(static_cast<std::uint64_t>(row.int_at(0)));
+    });
+    return done ? result<std::vector<std::uint64_t>>(std::move(out)) : done;
+}
+
 }  // namespace
 
 result<std::unique_ptr<index_db>> index_db::open(
@@ -396,17 +405,9 @@ result<std::vector<message_row>> index_db::visible(std::uint32_t uid,
                                                    std::int64_t limit) {
     visible_.bind(1, uid).bind(2, now).bind(3, limit);
     std::vector<message_row> rows;
-    while (true) {
-        auto more = visible_.step();
-        if (!more || !*more) {
-            visible_.reset();
-            if (!more) {
-                return more.error();
-            }
-            return rows;
-        }
-        rows.push_back(read_message(visible_));
-    }
+    auto s = visible_.for_each_row(
+        [&](const stmt& row) { rows.push_back(read_message(row)); });
+    return s ? result<std::vector<message_row>>(std::move(rows)) : s;
 }
 
 result<std::optional<message_row>> index_db::message(std::uint32_t uid,
@@ -469,35 +470,17 @@ result<queue_counts> index_db::counts(std::uint32_t uid, std::int64_t now) {
 result<std::set<std::uint64_t>> index_db::live_segments(std::uint32_t uid) {
     live_segments_.bind(1, uid);
     std::set<std::uint64_t> out;
-    while (true) {
-        auto more = live_segments_.step();
-        if (!more || !*more) {
-            live_segments_.reset();
-            if (!more) {
-                return more.error();
-            }
-            return out;
-        }
-        out.insert(static_cast<std::uint64_t>(live_segments_.int_at(0)));
-    }
+    auto s = live_segments_.for_each_row([&](const stmt& row) {
+        out.insert(static_cast<std::uint64_t>(row.int_at(0)));
+    });
+    return s ? result<std::set<std::uint64_t>>(std::move(out)) : s;
 }
 
 result<std::vector<std::uint64_t>> index_db::expired(std::uint32_t uid,
                                                      std::int64_t now,
                                                      std::int64_t limit) {
     expired_.bind(1, uid).bind(2, now).bind(3, limit);
-    std::vector<std::uint64_t> out;
-    while (true) {
-        auto more = expired_.step();
-        if (!more || !*more) {
-            expired_.reset();
-            if (!more) {
-                return more.error();
-            }
-            return out;
-        }
-        out.push_back(static_cast<std::uint64_t>(expired_.int_at(0)));
-    }
+    return first_column(expired_);
 }
 
 result<std::vector<std::uint64_t>> index_db::messages_in_segment(
@@ -507,17 +490,7 @@ result<std::vector<std::uint64_t>> index_db::messages_in_segment(
         return s.error();
     }
     s->bind(1, uid).bind(2, seg);
-    std::vector<std::uint64_t> out;
-    while (true) {
-        auto more = s->step();
-        if (!more) {
-            return more.error();
-        }
-        if (!*more) {
-            return out;
-        }
-        out.push_back(static_cast<std::uint64_t>(s->int_at(0)));
-    }
+    return first_column(*s);
 }
 
 status index_db::remember_send(const std::string& request_id, std::int64_t at,

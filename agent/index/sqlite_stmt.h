@@ -68,6 +68,20 @@ public:
         return r ? status::ok() : r.error();
     }
 
+    // Steps through every row, calling `visit` on each, then resets the
+    // statement for reuse, also when a step fails.
+    template <typename Visit>
+    status for_each_row(Visit&& visit) {
+        while (true) {
+            auto more = step();
+            if (!more || !*more) {
+                reset();
+                return more ? status::ok() : more.error();
+            }
+            visit(*this);
+        }
+    }
+
     void reset() {
         sqlite3_reset(s_);
         sqlite3_clear_bindings(s_);
