@@ -41,18 +41,9 @@ status write_synced(const fs::path& path, std::string_view bytes) {
     if (fd < 0) {
         return errno_status("create " + path.string(), errno);
     }
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w < 0) {
-            int err = errno;
-            ::close(fd);
-            return errno_status("write " + path.string(), err);
-        }
-        done += static_cast<std::size_t>(w);
+    if (auto s = write_all(fd, bytes.data(), bytes.size(), 0, path); !s) {
+        ::close(fd);
+        return s;
     }
     int rc = ::fdatasync(fd);
     int err = errno;

@@ -52,6 +52,8 @@ std::string encode_header(std::uint64_t seq) {
     return h;
 }
 
+}  // namespace
+
 status write_all(int fd, const char* data, std::size_t n, std::uint64_t at,
                  const std::filesystem::path& path) {
     while (n > 0) {
@@ -68,8 +70,6 @@ status write_all(int fd, const char* data, std::size_t n, std::uint64_t at,
     }
     return status::ok();
 }
-
-}  // namespace
 
 std::string segment_file_name(std::uint64_t seq) {
     char name[32];

@@ -118,6 +118,11 @@ std::string segment_file_name(std::uint64_t seq);
 // Parses a name made by segment_file_name; false for any other file.
 bool parse_segment_file_name(std::string_view name, std::uint64_t& seq);
 
+// Writes all `n` bytes at offset `at` of `fd`, retrying short writes and
+// interrupted calls; the error names `path`.
+status write_all(int fd, const char* data, std::size_t n, std::uint64_t at,
+                 const std::filesystem::path& path);
+
 // fsync of a directory, so that a create, rename or unlink in it survives
 // a crash.
 status sync_directory(const std::filesystem::path& dir);
