@@ -40,6 +40,7 @@ int exit_code_for(errc code) {
         case errc::unknown_op:
         case errc::queue_exists:
         case errc::queue_not_empty:
+        case errc::queue_in_use:
         case errc::too_large:
         case errc::stale_receipt:
         case errc::invalid_receipt:

@@ -22,6 +22,7 @@ constexpr std::array kCodeNames = {
     code_name{errc::not_found, "NOT_FOUND"},
     code_name{errc::queue_exists, "QUEUE_EXISTS"},
     code_name{errc::queue_not_empty, "QUEUE_NOT_EMPTY"},
+    code_name{errc::queue_in_use, "QUEUE_IN_USE"},
     code_name{errc::too_large, "TOO_LARGE"},
     code_name{errc::stale_receipt, "STALE_RECEIPT"},
     code_name{errc::invalid_receipt, "INVALID_RECEIPT"},

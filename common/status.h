@@ -24,6 +24,7 @@ enum class errc {
     not_found,            // no such queue
     queue_exists,         // create of a queue that already exists
     queue_not_empty,      // delete of a non-empty queue without force
+    queue_in_use,         // delete of a queue another uses as its DLQ
     too_large,            // body over the queue's maximum size
     stale_receipt,        // receipt of a delivery that is no longer current
     invalid_receipt,      // receipt that names no message of this queue

@@ -43,12 +43,22 @@ struct engine_options {
     std::uint64_t min_free_bytes = 64ULL << 20;
 };
 
+constexpr int kDefaultPriority = 4;
+constexpr int kMaxPriority = 9;
+
 // Optional fields of a create or update; unset means default or unchanged.
+// `fifo` only counts at create. An empty `dlq` removes the dead-letter
+// queue; `max_receives` comes with it.
 struct config_change {
     std::optional<std::int64_t> visibility_ms;
     std::optional<std::int64_t> retention_ms;
     std::optional<std::int64_t> max_size;
     std::optional<std::int64_t> delay_ms;
+    std::optional<bool> fifo;
+    std::optional<std::string> dlq;
+    std::optional<std::int64_t> max_receives;
+    std::optional<std::int64_t> dedup_window_ms;
+    std::optional<bool> content_dedup;
 };
 
 struct queue_info {
@@ -60,6 +70,17 @@ struct outgoing_message {
     std::string body;
     std::string attributes;  // msgpack map, or empty
     std::optional<std::int64_t> delay_ms;
+    std::string group;     // FIFO queues: required
+    std::string dedup_id;  // empty: none (or the body's hash, if enabled)
+    std::optional<int> priority;
+};
+
+// One message of a send: its id, and whether it repeated a dedup id seen
+// inside the window (then `id` is the first message's and nothing was
+// stored).
+struct sent_message {
+    std::string id;
+    bool duplicate = false;
 };
 
 struct delivered_message {
@@ -69,6 +90,30 @@ struct delivered_message {
     std::int64_t sent_at = 0;
     std::string attributes;
     std::string body;
+    int priority = kDefaultPriority;
+    std::string group;
+    std::string dedup_id;
+    std::string source_queue;  // set once it was dead-lettered
+    std::uint32_t redrive_count = 0;
+};
+
+enum class message_state { visible, in_flight, delayed, held };
+std::string_view state_name(message_state s);
+
+// What `show` reports: a message as it stands, without its body.
+struct message_status {
+    delivered_message message;  // body and receipt empty
+    message_state state = message_state::visible;
+    std::int64_t visible_at = 0;
+    std::int64_t expires_at = 0;
+    std::int64_t size = 0;
+};
+
+struct redrive_result {
+    std::int64_t moved = 0;
+    std::int64_t skipped = 0;
+    std::uint64_t cursor = 0;  // pass back as `after` to go on
+    bool done = false;
 };
 
 struct recovery_summary {
@@ -120,10 +165,10 @@ public:
     result<queue_info> info(const std::string& name, std::int64_t now);
     result<std::vector<queue_info>> list(std::int64_t now);
 
-    result<std::vector<std::string>> send(const std::string& name,
-                                          const std::string& request_id,
-                                          std::vector<outgoing_message> batch,
-                                          std::int64_t now);
+    result<std::vector<sent_message>> send(const std::string& name,
+                                           const std::string& request_id,
+                                           std::vector<outgoing_message> batch,
+                                           std::int64_t now);
     result<std::vector<delivered_message>> receive(
         const std::string& name, std::int64_t max,
         std::optional<std::int64_t> visibility_ms, std::int64_t now);
@@ -137,6 +182,15 @@ public:
                                 const std::string& receipt,
                                 std::int64_t visibility_ms, std::int64_t now);
 
+    result<message_status> show(const std::string& name,
+                                const std::string& id, std::int64_t now);
+
+    // Moves up to `max` messages of `name` (past the cursor `after`) back
+    // to their source queue, or to `to` when it is not empty.
+    result<redrive_result> redrive(const std::string& name,
+                                   const std::string& to, std::uint64_t after,
+                                   std::int64_t max, std::int64_t now);
+
     // When the next message of the queue becomes visible after `now`.
     std::optional<std::int64_t> next_visible_at(const std::string& name,
                                                 std::int64_t now);
@@ -144,8 +198,10 @@ public:
     // Name of an existing queue close to `name`, or empty.
     std::string suggest(const std::string& name) const;
 
-    // Housekeeping: drops messages past their retention, removes segments
-    // no message refers to, forgets old send request ids.
+    // Housekeeping: moves messages whose last allowed delivery timed out
+    // to their dead-letter queue, drops messages past their retention,
+    // removes segments no message refers to, forgets old send request ids
+    // and dedup ids past their window.
     status sweep(std::int64_t now);
 
 private:
