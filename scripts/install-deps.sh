@@ -6,7 +6,8 @@
 set -eu
 
 packages="g++ cmake make pkg-config libcli11-dev cppzmq-dev libzmq3-dev
-libmsgpack-cxx-dev libsqlite3-dev libspdlog-dev catch2 zsh fish"
+libmsgpack-cxx-dev libsqlite3-dev libsodium-dev libspdlog-dev catch2 zsh
+fish"
 
 missing=""
 for p in $packages; do

@@ -10,6 +10,8 @@ namespace dmq::index {
 
 namespace {
 
+// Version 2 of the schema. An index of version 1 (dmq 0.1) is brought up to
+// it by migrate() before this runs.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(
     key TEXT PRIMARY KEY,
@@ -28,7 +30,15 @@ CREATE TABLE IF NOT EXISTS queues(
     applied_offset INTEGER NOT NULL,
     sent INTEGER NOT NULL, received INTEGER NOT NULL,
     acked INTEGER NOT NULL, released INTEGER NOT NULL,
-    expired INTEGER NOT NULL, purged INTEGER NOT NULL);
+    expired INTEGER NOT NULL, purged INTEGER NOT NULL,
+    fifo INTEGER NOT NULL DEFAULT 0,
+    dlq TEXT NOT NULL DEFAULT '',
+    max_receives INTEGER NOT NULL DEFAULT 0,
+    dedup_window_ms INTEGER NOT NULL DEFAULT 300000,
+    content_dedup INTEGER NOT NULL DEFAULT 0,
+    dead_lettered INTEGER NOT NULL DEFAULT 0,
+    redriven INTEGER NOT NULL DEFAULT 0,
+    duplicates INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS messages(
     uid INTEGER NOT NULL,
     seq INTEGER NOT NULL,
@@ -42,9 +52,23 @@ CREATE TABLE IF NOT EXISTS messages(
     token INTEGER NOT NULL,
     in_flight INTEGER NOT NULL,
     attributes BLOB NOT NULL,
+    priority INTEGER NOT NULL DEFAULT 4,
+    grp TEXT,
+    held INTEGER NOT NULL DEFAULT 0,
+    dedup_id TEXT,
+    id_uid INTEGER,
+    id_seq INTEGER,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    source_queue TEXT,
     PRIMARY KEY(uid, seq)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS messages_by_visible
-    ON messages(uid, visible_at, seq);
+CREATE INDEX IF NOT EXISTS messages_ready
+    ON messages(uid, priority, visible_at, seq) WHERE held=0;
+CREATE INDEX IF NOT EXISTS messages_by_group
+    ON messages(uid, grp, seq) WHERE grp IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_in_flight
+    ON messages(uid, visible_at) WHERE in_flight=1;
+CREATE INDEX IF NOT EXISTS messages_by_id
+    ON messages(uid, id_uid, id_seq) WHERE id_uid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_by_segment ON messages(uid, segment);
 CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages(uid, expires_at);
 CREATE TABLE IF NOT EXISTS send_requests(
@@ -54,11 +78,44 @@ CREATE TABLE IF NOT EXISTS send_requests(
     first_seq INTEGER NOT NULL,
     count INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS send_requests_by_age ON send_requests(at);
+CREATE TABLE IF NOT EXISTS dedup(
+    uid INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    id_uid INTEGER NOT NULL,
+    id_seq INTEGER NOT NULL,
+    until INTEGER NOT NULL,
+    PRIMARY KEY(uid, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dedup_by_age ON dedup(until);
+)sql";
+
+// From version 1: the columns of FIFO groups, priorities, dedup and dead
+// letters, with defaults that describe what 0.1 stored.
+constexpr const char* kMigrateFrom1 = R"sql(
+ALTER TABLE queues ADD COLUMN fifo INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queues ADD COLUMN dlq TEXT NOT NULL DEFAULT '';
+ALTER TABLE queues ADD COLUMN max_receives INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queues ADD COLUMN dedup_window_ms INTEGER NOT NULL
+    DEFAULT 300000;
+ALTER TABLE queues ADD COLUMN content_dedup INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queues ADD COLUMN dead_lettered INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queues ADD COLUMN redriven INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queues ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 4;
+ALTER TABLE messages ADD COLUMN grp TEXT;
+ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN dedup_id TEXT;
+ALTER TABLE messages ADD COLUMN id_uid INTEGER;
+ALTER TABLE messages ADD COLUMN id_seq INTEGER;
+ALTER TABLE messages ADD COLUMN redrive_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN source_queue TEXT;
+DROP INDEX IF EXISTS messages_by_visible;
+UPDATE meta SET value='2' WHERE key='schema_version';
 )sql";
 
 constexpr const char* kMessageColumns =
     "seq, segment, offset, size, sent_at, visible_at, expires_at, "
-    "receive_count, token, in_flight, attributes";
+    "receive_count, token, in_flight, attributes, priority, grp, held, "
+    "dedup_id, id_uid, id_seq, redrive_count, source_queue";
 
 message_row read_message(const stmt& s) {
     message_row m;
@@ -73,6 +130,14 @@ message_row read_message(const stmt& s) {
     m.token = static_cast<std::uint32_t>(s.int_at(8));
     m.in_flight = s.int_at(9) != 0;
     m.attributes = s.text_at(10);
+    m.priority = static_cast<int>(s.int_at(11));
+    m.group = s.text_at(12);
+    m.held = s.int_at(13) != 0;
+    m.dedup_id = s.text_at(14);
+    m.id_uid = static_cast<std::uint32_t>(s.int_at(15));
+    m.id_seq = static_cast<std::uint64_t>(s.int_at(16));
+    m.redrive_count = static_cast<std::uint32_t>(s.int_at(17));
+    m.source_queue = s.text_at(18);
     return m;
 }
 
@@ -83,6 +148,13 @@ result<std::vector<std::uint64_t>> first_column(stmt& s) {
         out.push_back(static_cast<std::uint64_t>(row.int_at(0)));
     });
     return done ? result<std::vector<std::uint64_t>>(std::move(out)) : done;
+}
+
+result<std::vector<message_row>> message_rows(stmt& s) {
+    std::vector<message_row> rows;
+    auto done = s.for_each_row(
+        [&](const stmt& row) { rows.push_back(read_message(row)); });
+    return done ? result<std::vector<message_row>>(std::move(rows)) : done;
 }
 
 }  // namespace
@@ -110,6 +182,9 @@ result<std::unique_ptr<index_db>> index_db::open(
             return s.with_context("open index " + file.string());
         }
     }
+    if (auto s = db->migrate(); !s) {
+        return s.with_context("upgrade index " + file.string());
+    }
     if (auto s = db->exec(kSchema); !s) {
         return s.with_context("create index schema in " + file.string());
     }
@@ -123,6 +198,40 @@ index_db::~index_db() {
     // close_v2 waits for the member statements, finalized after this body,
     // before it really closes the connection.
     sqlite3_close_v2(db_);
+}
+
+status index_db::migrate() {
+    if (auto s = exec("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, "
+                      "value TEXT NOT NULL)");
+        !s) {
+        return s;
+    }
+    auto select = prepare("SELECT value FROM meta WHERE key='schema_version'");
+    if (!select) {
+        return select.error();
+    }
+    auto row = select->step();
+    if (!row) {
+        return row.error();
+    }
+    if (!*row) {
+        return status::ok();  // a new index
+    }
+    int version = std::atoi(select->text_at(0).c_str());
+    select->reset();
+    if (version == kSchemaVersion) {
+        return status::ok();
+    }
+    if (version < 1 || version > kSchemaVersion) {
+        return status(errc::corrupt_data,
+                      "schema version " + std::to_string(version) +
+                          " is not one this agent reads (1 to " +
+                          std::to_string(kSchemaVersion) +
+                          "); it was written by a newer dmq-agent: run that "
+                          "version, or restore the data directory from a "
+                          "backup");
+    }
+    return synced([&] { return exec(kMigrateFrom1); });
 }
 
 status index_db::exec(const char* sql) {
@@ -152,7 +261,8 @@ status index_db::prepare_all() {
     std::string cols = kMessageColumns;
     const entry entries[] = {
         {&insert_message_, "INSERT OR REPLACE INTO messages(uid, " + cols +
-                               ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"},
+                               ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+                               "?,?)"},
         {&set_delivery_,
          "UPDATE messages SET token=?3, visible_at=?4, receive_count=?5, "
          "in_flight=1 WHERE uid=?1 AND seq=?2"},
@@ -160,17 +270,34 @@ status index_db::prepare_all() {
          "UPDATE messages SET visible_at=?3, in_flight=?4 "
          "WHERE uid=?1 AND seq=?2"},
         {&delete_message_, "DELETE FROM messages WHERE uid=? AND seq=?"},
+        {&promote_head_,
+         "UPDATE messages SET held=0 WHERE uid=?1 AND seq=(SELECT seq FROM "
+         "messages WHERE uid=?1 AND grp=?2 ORDER BY seq LIMIT 1)"},
+        {&group_has_,
+         "SELECT 1 FROM messages WHERE uid=? AND grp=? LIMIT 1"},
         {&delete_below_, "DELETE FROM messages WHERE uid=? AND seq<?"},
         {&visible_, "SELECT " + cols +
-                        " FROM messages WHERE uid=?1 AND visible_at<=?2 "
-                        "AND expires_at>?2 ORDER BY visible_at, seq LIMIT ?3"},
+                        " FROM messages WHERE uid=?1 AND priority=?2 AND "
+                        "held=0 AND visible_at<=?3 AND expires_at>?3 "
+                        "ORDER BY visible_at, seq LIMIT ?4"},
         {&message_, "SELECT " + cols + " FROM messages WHERE uid=? AND seq=?"},
+        {&message_by_id_,
+         "SELECT " + cols +
+             " FROM messages WHERE uid=? AND id_uid=? AND id_seq=?"},
+        {&messages_after_, "SELECT " + cols +
+                               " FROM messages WHERE uid=? AND seq>? "
+                               "ORDER BY seq LIMIT ?"},
+        {&timed_out_, "SELECT " + cols +
+                          " FROM messages WHERE uid=?1 AND in_flight=1 AND "
+                          "visible_at<=?2 AND receive_count>=?3 LIMIT ?4"},
         {&next_visible_,
-         "SELECT MIN(visible_at) FROM messages WHERE uid=? AND visible_at>?"},
+         "SELECT MIN(visible_at) FROM messages WHERE uid=? AND priority=? "
+         "AND held=0 AND visible_at>?"},
         {&save_progress_,
          "UPDATE queues SET next_seq=?2, next_lsn=?3, applied_segment=?4, "
          "applied_offset=?5, sent=?6, received=?7, acked=?8, released=?9, "
-         "expired=?10, purged=?11 WHERE uid=?1"},
+         "expired=?10, purged=?11, dead_lettered=?12, redriven=?13, "
+         "duplicates=?14 WHERE uid=?1"},
         {&remember_send_,
          "INSERT INTO send_requests(id, at, uid, first_seq, count) "
          "VALUES(?1,?2,?3,?4,1) ON CONFLICT(id) DO UPDATE SET "
@@ -181,6 +308,11 @@ status index_db::prepare_all() {
         {&expired_,
          "SELECT seq FROM messages WHERE uid=?1 AND expires_at<=?2 "
          "ORDER BY expires_at LIMIT ?3"},
+        {&remember_dedup_,
+         "INSERT OR REPLACE INTO dedup(uid, key, id_uid, id_seq, until) "
+         "VALUES(?,?,?,?,?)"},
+        {&find_dedup_,
+         "SELECT id_uid, id_seq, until FROM dedup WHERE uid=? AND key=?"},
     };
     for (const auto& e : entries) {
         auto s = prepare(e.sql.c_str());
@@ -250,39 +382,43 @@ result<std::vector<queue_row>> index_db::load_queues() {
     auto s = prepare(
         "SELECT name, uid, created_at, visibility_ms, retention_ms, "
         "max_size, delay_ms, next_seq, next_lsn, applied_segment, "
-        "applied_offset, sent, received, acked, released, expired, purged "
-        "FROM queues ORDER BY name");
+        "applied_offset, sent, received, acked, released, expired, purged, "
+        "fifo, dlq, max_receives, dedup_window_ms, content_dedup, "
+        "dead_lettered, redriven, duplicates FROM queues ORDER BY name");
     if (!s) {
         return s.error();
     }
     std::vector<queue_row> rows;
-    while (true) {
-        auto more = s->step();
-        if (!more) {
-            return more.error();
-        }
-        if (!*more) {
-            break;
-        }
+    auto done = s->for_each_row([&](const stmt& r) {
         queue_row q;
-        q.name = s->text_at(0);
-        q.uid = static_cast<std::uint32_t>(s->int_at(1));
-        q.created_at = s->int_at(2);
-        q.config = {s->int_at(3), s->int_at(4), s->int_at(5), s->int_at(6)};
-        q.next_seq = static_cast<std::uint64_t>(s->int_at(7));
-        q.next_lsn = static_cast<std::uint64_t>(s->int_at(8));
-        q.applied = {static_cast<std::uint64_t>(s->int_at(9)),
-                     static_cast<std::uint64_t>(s->int_at(10))};
-        q.counters = {s->int_at(11), s->int_at(12), s->int_at(13),
-                      s->int_at(14), s->int_at(15), s->int_at(16)};
+        q.name = r.text_at(0);
+        q.uid = static_cast<std::uint32_t>(r.int_at(1));
+        q.created_at = r.int_at(2);
+        q.config.visibility_ms = r.int_at(3);
+        q.config.retention_ms = r.int_at(4);
+        q.config.max_size = r.int_at(5);
+        q.config.delay_ms = r.int_at(6);
+        q.next_seq = static_cast<std::uint64_t>(r.int_at(7));
+        q.next_lsn = static_cast<std::uint64_t>(r.int_at(8));
+        q.applied = {static_cast<std::uint64_t>(r.int_at(9)),
+                     static_cast<std::uint64_t>(r.int_at(10))};
+        q.counters = {r.int_at(11), r.int_at(12), r.int_at(13), r.int_at(14),
+                      r.int_at(15), r.int_at(16), r.int_at(22),
+                      r.int_at(23), r.int_at(24)};
+        q.config.fifo = r.int_at(17) != 0;
+        q.config.dlq = r.text_at(18);
+        q.config.max_receives = r.int_at(19);
+        q.config.dedup_window_ms = r.int_at(20);
+        q.config.content_dedup = r.int_at(21) != 0;
         rows.push_back(std::move(q));
-    }
-    return rows;
+    });
+    return done ? result<std::vector<queue_row>>(std::move(rows)) : done;
 }
 
 status index_db::insert_queue(const queue_row& q) {
-    auto s =
-        prepare("INSERT INTO queues VALUES(?,?,?,?,?,?,?,?,?,?,?,0,0,0,0,0,0)");
+    auto s = prepare(
+        "INSERT INTO queues VALUES(?,?,?,?,?,?,?,?,?,?,?,0,0,0,0,0,0,"
+        "?,?,?,?,?,0,0,0)");
     if (!s) {
         return s.error();
     }
@@ -296,14 +432,20 @@ status index_db::insert_queue(const queue_row& q) {
         .bind(8, q.next_seq)
         .bind(9, q.next_lsn)
         .bind(10, q.applied.segment)
-        .bind(11, q.applied.offset);
+        .bind(11, q.applied.offset)
+        .bind(12, std::int64_t{q.config.fifo ? 1 : 0})
+        .bind(13, q.config.dlq)
+        .bind(14, q.config.max_receives)
+        .bind(15, q.config.dedup_window_ms)
+        .bind(16, std::int64_t{q.config.content_dedup ? 1 : 0});
     return synced([&] { return s->run(); });
 }
 
 status index_db::update_config(const queue_row& q) {
     auto s = prepare(
         "UPDATE queues SET visibility_ms=?, retention_ms=?, max_size=?, "
-        "delay_ms=? WHERE uid=?");
+        "delay_ms=?, dlq=?, max_receives=?, dedup_window_ms=?, "
+        "content_dedup=? WHERE uid=?");
     if (!s) {
         return s.error();
     }
@@ -311,7 +453,11 @@ status index_db::update_config(const queue_row& q) {
         .bind(2, q.config.retention_ms)
         .bind(3, q.config.max_size)
         .bind(4, q.config.delay_ms)
-        .bind(5, q.uid);
+        .bind(5, q.config.dlq)
+        .bind(6, q.config.max_receives)
+        .bind(7, q.config.dedup_window_ms)
+        .bind(8, std::int64_t{q.config.content_dedup ? 1 : 0})
+        .bind(9, q.uid);
     return synced([&] { return s->run(); });
 }
 
@@ -319,14 +465,15 @@ status index_db::delete_queue(std::uint32_t uid) {
     auto queue = prepare("DELETE FROM queues WHERE uid=?");
     auto messages = prepare("DELETE FROM messages WHERE uid=?");
     auto requests = prepare("DELETE FROM send_requests WHERE uid=?");
-    for (auto* s : {&queue, &messages, &requests}) {
+    auto dedup = prepare("DELETE FROM dedup WHERE uid=?");
+    for (auto* s : {&queue, &messages, &requests, &dedup}) {
         if (!*s) {
             return s->error();
         }
         (*s)->bind(1, uid);
     }
     return synced([&]() -> status {
-        for (auto* s : {&queue, &messages, &requests}) {
+        for (auto* s : {&queue, &messages, &requests, &dedup}) {
             if (auto r = (*s)->run(); !r) {
                 return r;
             }
@@ -346,7 +493,10 @@ status index_db::save_progress(const queue_row& q) {
         .bind(8, q.counters.acked)
         .bind(9, q.counters.released)
         .bind(10, q.counters.expired)
-        .bind(11, q.counters.purged);
+        .bind(11, q.counters.purged)
+        .bind(12, q.counters.dead_lettered)
+        .bind(13, q.counters.redriven)
+        .bind(14, q.counters.duplicates);
     return save_progress_.run();
 }
 
@@ -362,7 +512,17 @@ status index_db::insert_message(std::uint32_t uid, const message_row& m) {
         .bind(9, m.receive_count)
         .bind(10, m.token)
         .bind(11, std::int64_t{m.in_flight ? 1 : 0})
-        .bind_blob(12, m.attributes);
+        .bind_blob(12, m.attributes)
+        .bind(13, static_cast<std::int64_t>(m.priority))
+        .bind_or_null(14, m.group)
+        .bind(15, std::int64_t{m.held ? 1 : 0})
+        .bind_or_null(16, m.dedup_id);
+    if (m.id_uid != 0) {
+        insert_message_.bind(17, m.id_uid).bind(18, m.id_seq);
+    } else {
+        insert_message_.bind_null(17).bind_null(18);
+    }
+    insert_message_.bind(19, m.redrive_count).bind_or_null(20, m.source_queue);
     return insert_message_.run();
 }
 
@@ -386,9 +546,27 @@ status index_db::set_visibility(std::uint32_t uid, std::uint64_t seq,
     return set_visibility_.run();
 }
 
-status index_db::delete_message(std::uint32_t uid, std::uint64_t seq) {
-    delete_message_.bind(1, uid).bind(2, seq);
-    return delete_message_.run();
+status index_db::delete_message(std::uint32_t uid, const message_row& m) {
+    delete_message_.bind(1, uid).bind(2, m.seq);
+    if (auto s = delete_message_.run(); !s) {
+        return s;
+    }
+    if (m.group.empty() || m.held) {
+        return status::ok();
+    }
+    promote_head_.bind(1, uid).bind(2, m.group);
+    return promote_head_.run();
+}
+
+result<bool> index_db::group_has_messages(std::uint32_t uid,
+                                          const std::string& group) {
+    group_has_.bind(1, uid).bind(2, group);
+    auto row = group_has_.step();
+    group_has_.reset();
+    if (!row) {
+        return row.error();
+    }
+    return *row;
 }
 
 result<std::int64_t> index_db::delete_messages_below(std::uint32_t uid,
@@ -401,41 +579,75 @@ result<std::int64_t> index_db::delete_messages_below(std::uint32_t uid,
 }
 
 result<std::vector<message_row>> index_db::visible(std::uint32_t uid,
+                                                   int priority,
                                                    std::int64_t now,
                                                    std::int64_t limit) {
-    visible_.bind(1, uid).bind(2, now).bind(3, limit);
-    std::vector<message_row> rows;
-    auto s = visible_.for_each_row(
-        [&](const stmt& row) { rows.push_back(read_message(row)); });
-    return s ? result<std::vector<message_row>>(std::move(rows)) : s;
+    visible_.bind(1, uid)
+        .bind(2, static_cast<std::int64_t>(priority))
+        .bind(3, now)
+        .bind(4, limit);
+    return message_rows(visible_);
 }
 
-result<std::optional<message_row>> index_db::message(std::uint32_t uid,
-                                                     std::uint64_t seq) {
-    message_.bind(1, uid).bind(2, seq);
-    auto row = message_.step();
+namespace {
+
+result<std::optional<message_row>> one_message(stmt& s) {
+    auto row = s.step();
     std::optional<message_row> out;
     if (row && *row) {
-        out = read_message(message_);
+        out = read_message(s);
     }
-    message_.reset();
+    s.reset();
     if (!row) {
         return row.error();
     }
     return out;
 }
 
+}  // namespace
+
+result<std::optional<message_row>> index_db::message(std::uint32_t uid,
+                                                     std::uint64_t seq) {
+    message_.bind(1, uid).bind(2, seq);
+    return one_message(message_);
+}
+
+result<std::optional<message_row>> index_db::message_by_id(
+    std::uint32_t uid, std::uint32_t id_uid, std::uint64_t id_seq) {
+    message_by_id_.bind(1, uid).bind(2, id_uid).bind(3, id_seq);
+    return one_message(message_by_id_);
+}
+
+result<std::vector<message_row>> index_db::messages_after(
+    std::uint32_t uid, std::uint64_t after_seq, std::int64_t limit) {
+    messages_after_.bind(1, uid).bind(2, after_seq).bind(3, limit);
+    return message_rows(messages_after_);
+}
+
+result<std::vector<message_row>> index_db::timed_out(std::uint32_t uid,
+                                                     std::int64_t now,
+                                                     std::int64_t receives,
+                                                     std::int64_t limit) {
+    timed_out_.bind(1, uid).bind(2, now).bind(3, receives).bind(4, limit);
+    return message_rows(timed_out_);
+}
+
+// One indexed look-up per priority: a single MIN() over all of them could
+// not use the index and would scan every message of the queue.
 result<std::optional<std::int64_t>> index_db::next_visible_at(
     std::uint32_t uid, std::int64_t now) {
-    next_visible_.bind(1, uid).bind(2, now);
-    auto row = next_visible_.step();
     std::optional<std::int64_t> out;
-    if (row && *row && !next_visible_.is_null(0)) {
-        out = next_visible_.int_at(0);
-    }
-    next_visible_.reset();
-    if (!row) {
-        return row.error();
+    for (std::int64_t priority = 0; priority <= 9; ++priority) {
+        next_visible_.bind(1, uid).bind(2, priority).bind(3, now);
+        auto row = next_visible_.step();
+        if (row && *row && !next_visible_.is_null(0)) {
+            std::int64_t at = next_visible_.int_at(0);
+            out = out ? std::min(*out, at) : at;
+        }
+        next_visible_.reset();
+        if (!row) {
+            return row.error();
+        }
     }
     return out;
 }
@@ -443,10 +655,10 @@ result<std::optional<std::int64_t>> index_db::next_visible_at(
 result<queue_counts> index_db::counts(std::uint32_t uid, std::int64_t now) {
     auto s = prepare(
         "SELECT "
-        "COALESCE(SUM(visible_at<=?2), 0), "
-        "COALESCE(SUM(visible_at>?2 AND in_flight=1), 0), "
-        "COALESCE(SUM(visible_at>?2 AND in_flight=0), 0), "
-        "COALESCE(SUM(size), 0), MIN(sent_at) "
+        "COALESCE(SUM(held=0 AND visible_at<=?2), 0), "
+        "COALESCE(SUM(held=0 AND visible_at>?2 AND in_flight=1), 0), "
+        "COALESCE(SUM(held=0 AND visible_at>?2 AND in_flight=0), 0), "
+        "COALESCE(SUM(size), 0), MIN(sent_at), COALESCE(SUM(held), 0) "
         "FROM messages WHERE uid=?1 AND expires_at>?2");
     if (!s) {
         return s.error();
@@ -464,6 +676,7 @@ result<queue_counts> index_db::counts(std::uint32_t uid, std::int64_t now) {
     if (!s->is_null(4)) {
         c.oldest_sent_at = s->int_at(4);
     }
+    c.held = s->int_at(5);
     return c;
 }
 
@@ -522,6 +735,42 @@ status index_db::forget_sends_before(std::int64_t at) {
         return s.error();
     }
     s->bind(1, at);
+    return s->run();
+}
+
+status index_db::remember_dedup(std::uint32_t uid, const std::string& key,
+                                const dedup_entry& e) {
+    remember_dedup_.bind(1, uid)
+        .bind(2, key)
+        .bind(3, e.id_uid)
+        .bind(4, e.id_seq)
+        .bind(5, e.until);
+    return remember_dedup_.run();
+}
+
+result<std::optional<dedup_entry>> index_db::find_dedup(
+    std::uint32_t uid, const std::string& key) {
+    find_dedup_.bind(1, uid).bind(2, key);
+    auto row = find_dedup_.step();
+    std::optional<dedup_entry> out;
+    if (row && *row) {
+        out = dedup_entry{static_cast<std::uint32_t>(find_dedup_.int_at(0)),
+                          static_cast<std::uint64_t>(find_dedup_.int_at(1)),
+                          find_dedup_.int_at(2)};
+    }
+    find_dedup_.reset();
+    if (!row) {
+        return row.error();
+    }
+    return out;
+}
+
+status index_db::forget_dedup_before(std::int64_t now) {
+    auto s = prepare("DELETE FROM dedup WHERE until<=?");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, now);
     return s->run();
 }
 

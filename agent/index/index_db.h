@@ -24,13 +24,18 @@
 
 namespace dmq::index {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 struct queue_config {
     std::int64_t visibility_ms = 30'000;
     std::int64_t retention_ms = 4LL * 24 * 3600 * 1000;
     std::int64_t max_size = 256 * 1024;
     std::int64_t delay_ms = 0;
+    bool fifo = false;
+    std::string dlq;               // dead-letter queue, or empty
+    std::int64_t max_receives = 0;  // 0 with no dlq
+    std::int64_t dedup_window_ms = 5 * 60'000;
+    bool content_dedup = false;
 };
 
 struct queue_counters {
@@ -40,6 +45,9 @@ struct queue_counters {
     std::int64_t released = 0;
     std::int64_t expired = 0;
     std::int64_t purged = 0;
+    std::int64_t dead_lettered = 0;
+    std::int64_t redriven = 0;
+    std::int64_t duplicates = 0;
 };
 
 // A queue's row. `uid` is the queue's incarnation: a queue deleted and
@@ -67,12 +75,28 @@ struct message_row {
     std::uint32_t token = 0;
     bool in_flight = false;
     std::string attributes;
+    int priority = 4;
+    std::string group;
+    bool held = false;  // FIFO: not the oldest message of its group
+    std::string dedup_id;
+    std::uint32_t id_uid = 0;  // the message id when not (queue uid, seq)
+    std::uint64_t id_seq = 0;
+    std::uint32_t redrive_count = 0;
+    std::string source_queue;
+};
+
+// Where a remembered dedup id points: the id of the first message.
+struct dedup_entry {
+    std::uint32_t id_uid = 0;
+    std::uint64_t id_seq = 0;
+    std::int64_t until = 0;
 };
 
 struct queue_counts {
     std::int64_t visible = 0;
     std::int64_t in_flight = 0;
     std::int64_t delayed = 0;
+    std::int64_t held = 0;
     std::int64_t bytes = 0;
     std::optional<std::int64_t> oldest_sent_at;
 };
@@ -118,16 +142,39 @@ public:
                         std::uint32_t receive_count);
     status set_visibility(std::uint32_t uid, std::uint64_t seq,
                           std::int64_t visible_at, bool in_flight);
-    status delete_message(std::uint32_t uid, std::uint64_t seq);
+    // Removes a message; on a FIFO queue the next message of its group
+    // becomes the group's head.
+    status delete_message(std::uint32_t uid, const message_row& m);
     result<std::int64_t> delete_messages_below(std::uint32_t uid,
                                                std::uint64_t below_seq);
 
+    // Whether the group has a message in the queue: a new message of a
+    // group that has one waits behind it.
+    result<bool> group_has_messages(std::uint32_t uid,
+                                    const std::string& group);
+
     // Queries.
+    // Visible messages of one priority, oldest visible first; on a FIFO
+    // queue only group heads, which is what holds a group back.
     result<std::vector<message_row>> visible(std::uint32_t uid,
-                                             std::int64_t now,
+                                             int priority, std::int64_t now,
                                              std::int64_t limit);
     result<std::optional<message_row>> message(std::uint32_t uid,
                                                std::uint64_t seq);
+    // By message id: a message that moved here has a seq of its own.
+    result<std::optional<message_row>> message_by_id(std::uint32_t uid,
+                                                     std::uint32_t id_uid,
+                                                     std::uint64_t id_seq);
+    // Messages after `after_seq` in seq order.
+    result<std::vector<message_row>> messages_after(std::uint32_t uid,
+                                                    std::uint64_t after_seq,
+                                                    std::int64_t limit);
+    // In-flight messages whose delivery timed out and that had at least
+    // `receives` deliveries.
+    result<std::vector<message_row>> timed_out(std::uint32_t uid,
+                                               std::int64_t now,
+                                               std::int64_t receives,
+                                               std::int64_t limit);
     result<std::optional<std::int64_t>> next_visible_at(std::uint32_t uid,
                                                         std::int64_t now);
     result<queue_counts> counts(std::uint32_t uid, std::int64_t now);
@@ -145,17 +192,27 @@ public:
         const std::string& request_id);
     status forget_sends_before(std::int64_t at);
 
+    // Dedup ids, inside the current transaction.
+    status remember_dedup(std::uint32_t uid, const std::string& key,
+                          const dedup_entry& e);
+    result<std::optional<dedup_entry>> find_dedup(std::uint32_t uid,
+                                                  const std::string& key);
+    status forget_dedup_before(std::int64_t now);
+
 private:
     explicit index_db(sqlite3* db) : db_(db) {}
     status exec(const char* sql);
     result<stmt> prepare(const char* sql);
     status prepare_all();
+    status migrate();
     status synced(const std::function<status()>& change);
 
     sqlite3* db_ = nullptr;
     stmt insert_message_, set_delivery_, set_visibility_, delete_message_,
-        delete_below_, visible_, message_, next_visible_, save_progress_,
-        remember_send_, find_send_, live_segments_, expired_;
+        promote_head_, group_has_, delete_below_, visible_, message_,
+        message_by_id_, messages_after_, timed_out_, next_visible_,
+        save_progress_, remember_send_, find_send_, live_segments_, expired_,
+        remember_dedup_, find_dedup_;
 };
 
 }  // namespace dmq::index

@@ -42,6 +42,14 @@ public:
                           SQLITE_TRANSIENT);
         return *this;
     }
+    stmt& bind_null(int i) {
+        sqlite3_bind_null(s_, i);
+        return *this;
+    }
+    // Empty text binds NULL, so that partial indexes leave the row out.
+    stmt& bind_or_null(int i, std::string_view v) {
+        return v.empty() ? bind_null(i) : bind(i, v);
+    }
     stmt& bind_blob(int i, std::string_view v) {
         sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()),
                           SQLITE_TRANSIENT);

@@ -4,6 +4,7 @@
 #include "agent/net/request_router.h"
 
 #include "common/duration.h"
+#include "common/message_fields.h"
 #include "common/names.h"
 #include "common/utf8.h"
 #include "version.h"
@@ -13,8 +14,6 @@ namespace dmq::net {
 namespace {
 
 constexpr std::int64_t kMaxWaitMs = 20'000;
-constexpr std::size_t kMaxAttributes = 64;
-constexpr std::size_t kMaxAttributeBytes = 16 << 10;
 constexpr std::size_t kMaxBatchMessages = proto::kMaxBatchMessages;
 constexpr std::size_t kMaxSendBytes = 64 << 20;
 
@@ -100,6 +99,40 @@ result<queue::config_change> config_args(const proto::request& req) {
         }
         *target = *v;
     }
+    fields f(req.args);
+    for (auto [key, target] :
+         {std::pair{"max_receives", &c.max_receives},
+          std::pair{"dedup_window_ms", &c.dedup_window_ms}}) {
+        if (f.has(key)) {
+            auto v = f.integer(key);
+            if (!v) {
+                return v.error();
+            }
+            *target = *v;
+        }
+    }
+    for (auto [key, target] : {std::pair{"fifo", &c.fifo},
+                               std::pair{"content_dedup", &c.content_dedup}}) {
+        if (f.has(key)) {
+            auto v = f.boolean_or(key, false);
+            if (!v) {
+                return v.error();
+            }
+            *target = *v;
+        }
+    }
+    if (f.has("dlq")) {
+        auto dlq = f.string("dlq");
+        if (!dlq) {
+            return dlq.error();
+        }
+        if (!dlq->empty()) {
+            if (auto s = validate_queue_name(*dlq); !s) {
+                return s.with_context("dlq");
+            }
+        }
+        c.dlq = *dlq;
+    }
     return c;
 }
 
@@ -121,28 +154,85 @@ result<std::string> attributes_arg(const value_map& message) {
     }
     if ((*attrs)->size() > kMaxAttributes) {
         return status(errc::bad_request,
-                      "a message may have at most 64 "
-                      "attributes");
+                      "a message may have at most 16 attributes, not " +
+                          std::to_string((*attrs)->size()));
     }
-    std::size_t bytes = 0;
     for (const auto& [k, v] : **attrs) {
-        if (!v.as_string() || k.empty()) {
-            return status(errc::bad_request,
-                          "attribute '" + k +
-                              "' must have a non-empty name and a string "
-                              "value");
+        if (auto s = validate_attribute_key(k); !s) {
+            return s;
         }
-        if (!is_valid_utf8(k) || !is_valid_utf8(*v.as_string())) {
+        if (!v.as_string()) {
             return status(errc::bad_request,
-                          "attribute names and values must be valid UTF-8");
+                          "attribute '" + k + "' must have a string value");
         }
-        bytes += k.size() + v.as_string()->size();
-    }
-    if (bytes > kMaxAttributeBytes) {
-        return status(errc::bad_request,
-                      "attributes of a message may total at most 16KiB");
+        if (auto s = validate_attribute_value(k, *v.as_string()); !s) {
+            return s;
+        }
     }
     return proto::encode(value(**attrs));
+}
+
+// One entry of a send's `messages`, without its body.
+result<queue::outgoing_message> outgoing_arg(const value_map& m) {
+    fields f(m);
+    queue::outgoing_message out;
+    auto attrs = attributes_arg(m);
+    if (!attrs) {
+        return attrs.error();
+    }
+    out.attributes = std::move(*attrs);
+    if (f.has("delay_ms")) {
+        auto delay = f.integer("delay_ms");
+        if (!delay) {
+            return delay.error();
+        }
+        out.delay_ms = *delay;
+    }
+    if (f.has("priority")) {
+        auto priority = f.integer("priority");
+        if (!priority) {
+            return priority.error();
+        }
+        if (auto s = validate_priority(*priority); !s) {
+            return s;
+        }
+        out.priority = static_cast<int>(*priority);
+    }
+    for (auto [key, target] : {std::pair{"group", &out.group},
+                               std::pair{"dedup_id", &out.dedup_id}}) {
+        if (f.has(key)) {
+            auto v = f.string(key);
+            if (!v) {
+                return v.error();
+            }
+            *target = std::move(*v);
+        }
+    }
+    return out;
+}
+
+value_map message_fields(queue::delivered_message& m) {
+    value_map entry{{"id", m.id},
+                    {"receive_count", std::int64_t{m.receive_count}},
+                    {"sent_at", m.sent_at},
+                    {"attributes", attributes_value(m.attributes)},
+                    {"priority", std::int64_t{m.priority}}};
+    if (!m.receipt.empty()) {
+        entry["receipt"] = m.receipt;
+    }
+    if (!m.group.empty()) {
+        entry["group"] = m.group;
+    }
+    if (!m.dedup_id.empty()) {
+        entry["dedup_id"] = m.dedup_id;
+    }
+    if (!m.source_queue.empty()) {
+        entry["source_queue"] = m.source_queue;
+    }
+    if (m.redrive_count > 0) {
+        entry["redrive_count"] = std::int64_t{m.redrive_count};
+    }
+    return entry;
 }
 
 value_map info_fields(const queue::queue_info& i, const std::string& owner,
@@ -154,14 +244,24 @@ value_map info_fields(const queue::queue_info& i, const std::string& owner,
         {"retention_ms", r.config.retention_ms},
         {"max_size", r.config.max_size},
         {"delay_ms", r.config.delay_ms},
+        {"fifo", r.config.fifo},
+        {"dlq", value()},
+        {"max_receives", value()},
+        {"dedup_window_ms", r.config.dedup_window_ms},
+        {"content_dedup", r.config.content_dedup},
         {"created_at", r.created_at},
         {"owner", owner},
         {"visible", i.counts.visible},
         {"in_flight", i.counts.in_flight},
         {"delayed", i.counts.delayed},
+        {"held", i.counts.held},
         {"bytes", i.counts.bytes},
         {"oldest_age_ms", value()},
     };
+    if (!r.config.dlq.empty()) {
+        m["dlq"] = r.config.dlq;
+        m["max_receives"] = r.config.max_receives;
+    }
     if (i.counts.oldest_sent_at) {
         m["oldest_age_ms"] = now - *i.counts.oldest_sent_at;
     }
@@ -186,6 +286,8 @@ request_router::handlers() {
         {"release", &request_router::release},
         {"extend", &request_router::extend},
         {"peek", &request_router::peek},
+        {"show", &request_router::show},
+        {"redrive", &request_router::redrive},
         {"stats", &request_router::stats},
     };
     return table;
@@ -252,7 +354,9 @@ routed request_router::queue_update(const proto::request& req,
         return failure(req, !name ? name.error() : change.error());
     }
     if (!change->visibility_ms && !change->retention_ms && !change->max_size &&
-        !change->delay_ms) {
+        !change->delay_ms && !change->fifo && !change->dlq &&
+        !change->max_receives && !change->dedup_window_ms &&
+        !change->content_dedup) {
         return failure(req, status(errc::bad_request,
                                    "nothing to update: give at least one "
                                    "setting"));
@@ -299,7 +403,8 @@ routed request_router::queue_list(const proto::request& req, std::int64_t now) {
         queues.push_back(value_map{{"name", i.row.name},
                                    {"visible", i.counts.visible},
                                    {"in_flight", i.counts.in_flight},
-                                   {"delayed", i.counts.delayed}});
+                                   {"delayed", i.counts.delayed},
+                                   {"held", i.counts.held}});
     }
     return ok(req, {{"queues", std::move(queues)}});
 }
@@ -354,27 +459,27 @@ routed request_router::send(const proto::request& req, std::int64_t now) {
                                        "each entry of 'messages' must be a "
                                        "map"));
         }
-        auto attrs = attributes_arg(*m);
-        auto delay = fields(*m).has("delay_ms") ? fields(*m).integer("delay_ms")
-                                                : result<std::int64_t>(-1);
-        if (!attrs || !delay) {
-            return failure(req, !attrs ? attrs.error() : delay.error());
+        auto out = outgoing_arg(*m);
+        if (!out) {
+            return failure(req, out.error().with_context(
+                                    "message " + std::to_string(i + 1)));
         }
-        queue::outgoing_message out;
-        out.body = req.bodies[i];
-        out.attributes = std::move(*attrs);
-        if (fields(*m).has("delay_ms")) {
-            out.delay_ms = *delay;
-        }
-        batch.push_back(std::move(out));
+        out->body = req.bodies[i];
+        batch.push_back(std::move(*out));
     }
 
-    auto ids = engine_.send(*name, req.id, std::move(batch), now);
-    if (!ids) {
-        return failure(req, ids.error(), *name);
+    auto sent = engine_.send(*name, req.id, std::move(batch), now);
+    if (!sent) {
+        return failure(req, sent.error(), *name);
     }
-    value_list list(ids->begin(), ids->end());
-    return ok(req, {{"ids", std::move(list)}});
+    value_list ids;
+    value_list duplicates;
+    for (auto& m : *sent) {
+        ids.push_back(std::move(m.id));
+        duplicates.push_back(m.duplicate);
+    }
+    return ok(req, {{"ids", std::move(ids)},
+                    {"duplicates", std::move(duplicates)}});
 }
 
 proto::reply request_router::delivered_reply(
@@ -383,14 +488,7 @@ proto::reply request_router::delivered_reply(
     r.id = id;
     value_list list;
     for (auto& m : messages) {
-        value_map entry{{"id", m.id},
-                        {"receive_count", std::int64_t{m.receive_count}},
-                        {"sent_at", m.sent_at},
-                        {"attributes", attributes_value(m.attributes)}};
-        if (!m.receipt.empty()) {
-            entry["receipt"] = m.receipt;
-        }
-        list.push_back(std::move(entry));
+        list.push_back(message_fields(m));
         r.bodies.push_back(std::move(m.body));
     }
     r.fields["messages"] = std::move(list);
@@ -445,66 +543,122 @@ std::optional<proto::reply> request_router::retry_receive(
     return delivered_reply(request_id, std::move(*messages));
 }
 
-routed request_router::ack(const proto::request& req, std::int64_t) {
-    auto name = queue_arg(req);
-    if (!name) {
-        return failure(req, name.error());
-    }
-    auto receipts = fields(req.args).list("receipts");
-    if (!receipts) {
-        return failure(req, receipts.error());
-    }
-    value_list results;
-    for (const auto& v : **receipts) {
-        std::string receipt = v.as_string() ? *v.as_string() : "";
-        status s = engine_.ack(*name, receipt);
-        if (s.code() == errc::not_found) {
-            return failure(req, s, *name);
+// The receipts of an ack, release or extend: a list, or for release and
+// extend also one `receipt`, whose failure is then the reply's own.
+result<std::vector<std::string>> receipts_arg(const proto::request& req,
+                                              bool single_allowed,
+                                              bool& single) {
+    fields f(req.args);
+    single = single_allowed && !f.has("receipts") && f.has("receipt");
+    if (single) {
+        auto one = f.string("receipt");
+        if (!one) {
+            return one.error();
         }
-        value_map entry{{"receipt", receipt}, {"ok", s.is_ok()}};
-        if (!s) {
-            entry["code"] = std::string(wire_code(s.code()));
-            entry["message"] = s.message();
+        return std::vector<std::string>{*one};
+    }
+    auto list = f.list("receipts");
+    if (!list) {
+        return list.error();
+    }
+    if ((*list)->size() > proto::kMaxBatchMessages) {
+        return status(errc::bad_request,
+                      "at most 10000 receipts per request");
+    }
+    std::vector<std::string> out;
+    for (const auto& v : **list) {
+        out.push_back(v.as_string() ? *v.as_string() : "");
+    }
+    return out;
+}
+
+routed request_router::each_receipt(
+    const proto::request& req, const std::string& queue,
+    const std::vector<std::string>& receipts, bool single,
+    const std::function<result<value_map>(const std::string&)>& act) {
+    value_list results;
+    for (const auto& receipt : receipts) {
+        auto done = act(receipt);
+        if (!done && (single || done.error().code() == errc::not_found)) {
+            return failure(req, done.error(), queue);
+        }
+        if (single) {
+            return ok(req, std::move(*done));
+        }
+        value_map entry{{"receipt", receipt}, {"ok", done.is_ok()}};
+        if (!done) {
+            entry["code"] = std::string(wire_code(done.error().code()));
+            entry["message"] = done.error().message();
+        } else {
+            for (auto& [k, v] : *done) {
+                entry[k] = std::move(v);
+            }
         }
         results.push_back(std::move(entry));
     }
     return ok(req, {{"results", std::move(results)}});
 }
 
+routed request_router::ack(const proto::request& req, std::int64_t) {
+    auto name = queue_arg(req);
+    if (!name) {
+        return failure(req, name.error());
+    }
+    bool single = false;
+    auto receipts = receipts_arg(req, false, single);
+    if (!receipts) {
+        return failure(req, receipts.error());
+    }
+    return each_receipt(req, *name, *receipts, single,
+                        [&](const std::string& r) -> result<value_map> {
+                            auto s = engine_.ack(*name, r);
+                            return s ? result<value_map>(value_map{}) : s;
+                        });
+}
+
 routed request_router::release(const proto::request& req, std::int64_t now) {
     auto name = queue_arg(req);
-    auto receipt = fields(req.args).string("receipt");
-    auto delay = bounded_arg(req, "delay_ms", 15 * 60'000);
-    if (!name || !receipt || !delay) {
-        return failure(req, !name      ? name.error()
-                            : !receipt ? receipt.error()
-                                       : delay.error());
+    auto delay = bounded_arg(req, "delay_ms", 12 * 3600 * 1000);
+    if (!name || !delay) {
+        return failure(req, !name ? name.error() : delay.error());
     }
-    if (auto s = engine_.release(*name, *receipt, delay->value_or(0), now);
-        !s) {
-        return failure(req, s, *name);
+    bool single = false;
+    auto receipts = receipts_arg(req, true, single);
+    if (!receipts) {
+        return failure(req, receipts.error());
     }
-    return ok(req);
+    return each_receipt(
+        req, *name, *receipts, single,
+        [&](const std::string& r) -> result<value_map> {
+            auto s = engine_.release(*name, r, delay->value_or(0), now);
+            return s ? result<value_map>(value_map{}) : s;
+        });
 }
 
 routed request_router::extend(const proto::request& req, std::int64_t now) {
     auto name = queue_arg(req);
-    auto receipt = fields(req.args).string("receipt");
     auto visibility = bounded_arg(req, "visibility_ms", 12 * 3600 * 1000);
-    if (!name || !receipt || !visibility) {
-        return failure(req, !name      ? name.error()
-                            : !receipt ? receipt.error()
-                                       : visibility.error());
+    if (!name || !visibility) {
+        return failure(req, !name ? name.error() : visibility.error());
     }
     if (!*visibility) {
         return failure(
             req, status(errc::bad_request, "missing field 'visibility_ms'"));
     }
-    auto at = engine_.extend(*name, *receipt, **visibility, now);
-    if (!at) {
-        return failure(req, at.error(), *name);
+    bool single = false;
+    auto receipts = receipts_arg(req, true, single);
+    if (!receipts) {
+        return failure(req, receipts.error());
     }
-    return ok(req, {{"visible_at", *at}});
+    return each_receipt(req, *name, *receipts, single,
+                        [&](const std::string& r) -> result<value_map> {
+                            auto at =
+                                engine_.extend(*name, r, **visibility, now);
+                            if (!at) {
+                                return at.error();
+                            }
+                            return value_map{{"visible_at", *at}};
+                        });
 }
 
 routed request_router::peek(const proto::request& req, std::int64_t now) {
@@ -524,6 +678,53 @@ routed request_router::peek(const proto::request& req, std::int64_t now) {
     routed r;
     r.reply = delivered_reply(req.id, std::move(*messages));
     return r;
+}
+
+routed request_router::show(const proto::request& req, std::int64_t now) {
+    auto name = queue_arg(req);
+    auto id = fields(req.args).string("id");
+    if (!name || !id) {
+        return failure(req, !name ? name.error() : id.error());
+    }
+    auto found = engine_.show(*name, *id, now);
+    if (!found) {
+        return failure(req, found.error(), *name);
+    }
+    value_map m = message_fields(found->message);
+    m["state"] = std::string(queue::state_name(found->state));
+    m["visible_at"] = found->visible_at;
+    m["expires_at"] = found->expires_at;
+    m["size"] = found->size;
+    return ok(req, {{"message", std::move(m)}});
+}
+
+routed request_router::redrive(const proto::request& req, std::int64_t now) {
+    auto name = queue_arg(req);
+    fields f(req.args);
+    auto to = f.string_or("to", "");
+    auto after = f.integer_or("after", 0);
+    auto max = f.integer_or("max", 1000);
+    if (!name || !to || !after || !max) {
+        return failure(req, !name    ? name.error()
+                            : !to    ? to.error()
+                            : !after ? after.error()
+                                     : max.error());
+    }
+    if (*max < 1 || *max > proto::kMaxBatchMessages || *after < 0) {
+        return failure(req, status(errc::bad_request,
+                                   "field 'max' must be between 1 and "
+                                   "10000, and 'after' a cursor from an "
+                                   "earlier redrive reply"));
+    }
+    auto done = engine_.redrive(*name, *to, static_cast<std::uint64_t>(*after),
+                                *max, now);
+    if (!done) {
+        return failure(req, done.error(), *name);
+    }
+    return ok(req, {{"moved", done->moved},
+                    {"skipped", done->skipped},
+                    {"cursor", done->cursor},
+                    {"done", done->done}});
 }
 
 routed request_router::stats(const proto::request& req, std::int64_t now) {
@@ -556,9 +757,13 @@ routed request_router::stats(const proto::request& req, std::int64_t now) {
                     {"released", c.released},
                     {"expired", c.expired},
                     {"purged", c.purged},
+                    {"dead_lettered", c.dead_lettered},
+                    {"redriven", c.redriven},
+                    {"duplicates", c.duplicates},
                     {"visible", i.counts.visible},
                     {"in_flight", i.counts.in_flight},
                     {"delayed", i.counts.delayed},
+                    {"held", i.counts.held},
                     {"bytes", i.counts.bytes},
                     {"oldest_age_ms", value()}};
         if (i.counts.oldest_sent_at) {

@@ -65,7 +65,16 @@ private:
     routed release(const proto::request& req, std::int64_t now);
     routed extend(const proto::request& req, std::int64_t now);
     routed peek(const proto::request& req, std::int64_t now);
+    routed show(const proto::request& req, std::int64_t now);
+    routed redrive(const proto::request& req, std::int64_t now);
     routed stats(const proto::request& req, std::int64_t now);
+
+    // Runs `act` on each receipt; see receipts_arg() in the .cpp.
+    routed each_receipt(
+        const proto::request& req, const std::string& queue,
+        const std::vector<std::string>& receipts, bool single,
+        const std::function<result<proto::value_map>(const std::string&)>&
+            act);
 
     routed failure(const proto::request& req, const status& error,
                    const std::string& queue = {});

@@ -4,10 +4,14 @@
 #include "agent/queue/queue_engine.h"
 
 #include "common/duration.h"
+#include "common/message_fields.h"
 #include "common/names.h"
+
+#include <sodium.h>
 
 #include <cinttypes>
 #include <cstdio>
+#include <set>
 #include <sys/statvfs.h>
 #include <system_error>
 
@@ -23,11 +27,45 @@ constexpr std::int64_t kRequestMemoryMs = 10 * 60'000;
 constexpr std::int64_t kExpireBatch = 1'000;
 constexpr std::int64_t kMaxReplyBodyBytes = 32 << 20;
 
+constexpr std::int64_t kDeadLetterBatch = 1'000;
+constexpr std::int64_t kMaxReceivesLimit = 1'000;
+constexpr std::int64_t kMaxDedupWindowMs = 7LL * 24 * 3600 * 1000;
+constexpr std::int64_t kMaxVisibilityMs = 12LL * 3600 * 1000;
+constexpr std::int64_t kMaxDelayMs = 15 * 60'000;
+
 status not_found(const std::string& name) {
     return {errc::not_found, "unknown queue '" + name + "'"};
 }
 
+std::string sha256_hex(std::string_view data) {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest,
+                       reinterpret_cast<const unsigned char*>(data.data()),
+                       data.size());
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : digest) {
+        out += hex[b >> 4];
+        out += hex[b & 15];
+    }
+    return out;
+}
+
 }  // namespace
+
+std::string_view state_name(message_state s) {
+    switch (s) {
+        case message_state::visible:
+            return "visible";
+        case message_state::in_flight:
+            return "in_flight";
+        case message_state::delayed:
+            return "delayed";
+        case message_state::held:
+            return "held";
+    }
+    return "visible";
+}
 
 std::string format_message_id(std::uint32_t uid, std::uint64_t seq) {
     char buf[32];
@@ -81,6 +119,9 @@ queue_engine::queue_engine(engine_options options, spdlog::logger& log,
 result<std::unique_ptr<queue_engine>> queue_engine::open(
     const engine_options& options, spdlog::logger& log,
     spdlog::logger& storage_log, recovery_summary& summary) {
+    if (sodium_init() < 0) {
+        return status(errc::internal, "libsodium failed to initialise");
+    }
     auto index = index::index_db::open(options.data_dir / "index.db");
     if (!index) {
         return index.error();
@@ -114,6 +155,7 @@ status queue_engine::recover(recovery_summary& summary) {
     if (!rows) {
         return rows.error();
     }
+    recovering_ = true;
     for (auto& row : *rows) {
         std::string name = row.name;
         queue_state& q = queues_[name];
@@ -122,9 +164,44 @@ status queue_engine::recover(recovery_summary& summary) {
             return s.with_context("recovery of queue '" + name + "'");
         }
     }
+    recovering_ = false;
+    if (auto s = finish_interrupted_moves(); !s) {
+        return s;
+    }
     summary.queues = queues_.size();
     warn_about_unknown_dirs();
     return commit_batch();
+}
+
+// A move syncs the message into its target before the source logs its
+// removal, so a crash in between leaves it in both; the copy in the
+// target wins, and the source's is removed here.
+status queue_engine::finish_interrupted_moves() {
+    for (const auto& m : std::exchange(moved_in_, {})) {
+        for (auto& [name, q] : queues_) {
+            if (q.row.uid != m.origin_uid) {
+                continue;
+            }
+            auto row = index_->message(q.row.uid, m.origin_seq);
+            if (!row) {
+                return row.error();
+            }
+            if (!*row) {
+                break;
+            }
+            if (auto s = append_and_apply(q, remove_record{m.origin_seq,
+                                                           m.reason});
+                !s) {
+                return s;
+            }
+            log_.info(
+                "recovery [queue={} msg={}]: finished a move interrupted by "
+                "a crash; the message now lives only in its new queue",
+                name, message_id(q, **row));
+            break;
+        }
+    }
+    return status::ok();
 }
 
 // True for a queue directory holding nothing but segments without a
@@ -445,13 +522,43 @@ status queue_engine::apply(queue_state& q, const state_record& rec,
         m.sent_at = send->sent_at;
         m.visible_at = send->visible_at;
         m.expires_at = send->expires_at;
+        m.receive_count = send->receive_count;
         m.attributes = send->attributes;
+        m.priority = send->priority;
+        m.group = send->group;
+        m.dedup_id = send->dedup_id;
+        m.id_uid = send->id_uid;
+        m.id_seq = send->id_seq;
+        m.redrive_count = send->redrive_count;
+        m.source_queue = send->source_queue;
+        if (!m.group.empty()) {
+            auto busy = index_->group_has_messages(uid, m.group);
+            if (!busy) {
+                return busy.error();
+            }
+            m.held = *busy;
+        }
         q.row.next_seq = std::max(q.row.next_seq, send->seq + 1);
-        ++counters.sent;
+        if (send->moved == move_reason::none) {
+            ++counters.sent;
+        } else if (recovering_) {
+            moved_in_.push_back({send->origin_uid, send->origin_seq,
+                                 send->moved == move_reason::dead_letter
+                                     ? remove_reason::dead_lettered
+                                     : remove_reason::redriven});
+        }
         if (!send->request_id.empty()) {
             if (auto s = index_->remember_send(send->request_id, send->sent_at,
                                                uid, send->seq);
                 !s) {
+                return s;
+            }
+        }
+        if (send->dedup_until > 0) {
+            index::dedup_entry e{m.id_uid ? m.id_uid : uid,
+                                 m.id_uid ? m.id_seq : m.seq,
+                                 send->dedup_until};
+            if (auto s = index_->remember_dedup(uid, send->dedup_id, e); !s) {
                 return s;
             }
         }
@@ -469,12 +576,36 @@ status queue_engine::apply(queue_state& q, const state_record& rec,
         return index_->set_visibility(uid, v->seq, v->visible_at, v->in_flight);
     }
     if (auto* r = std::get_if<remove_record>(&rec)) {
-        if (r->reason == remove_reason::acked) {
-            ++counters.acked;
-        } else if (r->reason == remove_reason::expired) {
-            ++counters.expired;
+        switch (r->reason) {
+            case remove_reason::acked:
+                ++counters.acked;
+                break;
+            case remove_reason::expired:
+                ++counters.expired;
+                break;
+            case remove_reason::dead_lettered:
+                ++counters.dead_lettered;
+                break;
+            case remove_reason::redriven:
+                ++counters.redriven;
+                break;
+            case remove_reason::unreadable:
+                break;
         }
-        return index_->delete_message(uid, r->seq);
+        // Only a FIFO queue needs the row: its group's next message takes
+        // over as head.
+        index::message_row gone;
+        gone.seq = r->seq;
+        if (q.row.config.fifo) {
+            auto row = index_->message(uid, r->seq);
+            if (!row) {
+                return row.error();
+            }
+            if (*row) {
+                gone = **row;
+            }
+        }
+        return index_->delete_message(uid, gone);
     }
     const auto& p = std::get<purge_record>(rec);
     auto removed = index_->delete_messages_below(uid, p.below_seq);
@@ -489,7 +620,7 @@ status queue_engine::validate_config(const index::queue_config& c) const {
     auto bad = [](std::string what) {
         return status(errc::bad_request, std::move(what));
     };
-    if (c.visibility_ms < 0 || c.visibility_ms > 12 * 3600 * 1000) {
+    if (c.visibility_ms < 0 || c.visibility_ms > kMaxVisibilityMs) {
         return bad("visibility timeout must be between 0 and 12h");
     }
     if (c.retention_ms < 1000 || c.retention_ms > kMaxDurationMs) {
@@ -498,8 +629,51 @@ status queue_engine::validate_config(const index::queue_config& c) const {
     if (c.max_size < 1 || c.max_size > kMaxBodyLimit) {
         return bad("maximum message size must be between 1 byte and 16MiB");
     }
-    if (c.delay_ms < 0 || c.delay_ms > 15 * 60 * 1000) {
+    if (c.delay_ms < 0 || c.delay_ms > kMaxDelayMs) {
         return bad("delay must be between 0 and 15m");
+    }
+    if (c.dedup_window_ms < 1000 || c.dedup_window_ms > kMaxDedupWindowMs) {
+        return bad("dedup window must be between 1s and 7d");
+    }
+    if (c.content_dedup && !c.fifo) {
+        return bad("content-based dedup is for FIFO queues only");
+    }
+    if (c.dlq.empty() && c.max_receives != 0) {
+        return bad("max receives needs a dead-letter queue: give a dlq too");
+    }
+    if (!c.dlq.empty() &&
+        (c.max_receives < 1 || c.max_receives > kMaxReceivesLimit)) {
+        return bad("a dead-letter queue needs max receives between 1 and " +
+                   std::to_string(kMaxReceivesLimit));
+    }
+    return status::ok();
+}
+
+// The dead-letter queue must exist and be of the same kind, so a FIFO
+// message keeps its group and a standard one its priority.
+status queue_engine::validate_links(const std::string& name,
+                                    const index::queue_config& c) const {
+    if (c.dlq.empty()) {
+        return status::ok();
+    }
+    if (c.dlq == name) {
+        return status(errc::bad_request,
+                      "queue '" + name + "' cannot be its own dead-letter "
+                      "queue");
+    }
+    auto it = queues_.find(c.dlq);
+    if (it == queues_.end()) {
+        return status(errc::not_found,
+                      "dead-letter queue '" + c.dlq +
+                          "' does not exist; create it first");
+    }
+    if (it->second.row.config.fifo != c.fifo) {
+        return status(errc::bad_request,
+                      std::string("dead-letter queue '") + c.dlq + "' is " +
+                          (c.fifo ? "not a FIFO queue, but '" + name +
+                                        "' is; use a FIFO queue"
+                                  : "a FIFO queue, but '" + name +
+                                        "' is not; use a standard queue"));
     }
     return status::ok();
 }
@@ -511,6 +685,13 @@ void apply_change(index::queue_config& c, const config_change& change) {
     c.retention_ms = change.retention_ms.value_or(c.retention_ms);
     c.max_size = change.max_size.value_or(c.max_size);
     c.delay_ms = change.delay_ms.value_or(c.delay_ms);
+    c.dlq = change.dlq.value_or(c.dlq);
+    c.max_receives = change.max_receives.value_or(c.max_receives);
+    if (change.dlq && change.dlq->empty()) {
+        c.max_receives = 0;
+    }
+    c.dedup_window_ms = change.dedup_window_ms.value_or(c.dedup_window_ms);
+    c.content_dedup = change.content_dedup.value_or(c.content_dedup);
 }
 
 }  // namespace
@@ -528,8 +709,12 @@ result<queue_info> queue_engine::create_queue(const std::string& name,
     index::queue_row row;
     row.name = name;
     row.created_at = now;
+    row.config.fifo = change.fifo.value_or(false);
     apply_change(row.config, change);
     if (auto s = validate_config(row.config); !s) {
+        return s;
+    }
+    if (auto s = validate_links(name, row.config); !s) {
         return s;
     }
     do {
@@ -558,12 +743,17 @@ result<queue_info> queue_engine::create_queue(const std::string& name,
     q.row = row;
     q.log = std::move(*log);
     log_.info(
-        "[queue={}]: created (visibility {}, retention {}, "
-        "max size {}, delay {})",
-        name, format_duration(millis(row.config.visibility_ms)),
+        "[queue={}]: created ({}, visibility {}, retention {}, "
+        "max size {}, delay {}, dead letters {})",
+        name, row.config.fifo ? "FIFO" : "standard",
+        format_duration(millis(row.config.visibility_ms)),
         format_duration(millis(row.config.retention_ms)),
         format_size(static_cast<std::uint64_t>(row.config.max_size)),
-        format_duration(millis(row.config.delay_ms)));
+        format_duration(millis(row.config.delay_ms)),
+        row.config.dlq.empty()
+            ? std::string("none")
+            : row.config.dlq + " after " +
+                  std::to_string(row.config.max_receives) + " receives");
     return info(name, now);
 }
 
@@ -575,8 +765,16 @@ result<queue_info> queue_engine::update_queue(const std::string& name,
         return q.error();
     }
     index::queue_row row = (*q)->row;
+    if (change.fifo && *change.fifo != row.config.fifo) {
+        return status(errc::bad_request,
+                      "whether a queue is FIFO is fixed when it is created; "
+                      "create a new queue instead");
+    }
     apply_change(row.config, change);
     if (auto s = validate_config(row.config); !s) {
+        return s;
+    }
+    if (auto s = validate_links(name, row.config); !s) {
         return s;
     }
     if (auto s = commit_batch(); !s) {
@@ -600,7 +798,16 @@ status queue_engine::delete_queue(const std::string& name, bool force,
     if (!counts) {
         return counts.error();
     }
-    std::int64_t held = counts->visible + counts->in_flight + counts->delayed;
+    for (const auto& [other, state] : queues_) {
+        if (state.row.config.dlq == name) {
+            return status(errc::queue_in_use,
+                          "queue '" + name + "' is the dead-letter queue of '" +
+                              other + "'; update '" + other +
+                              "' to use another (or none) first");
+        }
+    }
+    std::int64_t held = counts->visible + counts->in_flight +
+                        counts->delayed + counts->held;
     if (held > 0 && !force) {
         return status(errc::queue_not_empty,
                       "queue '" + name + "' holds " + std::to_string(held) +
@@ -681,7 +888,15 @@ result<std::vector<queue_info>> queue_engine::list(std::int64_t now) {
     return out;
 }
 
-result<std::vector<std::string>> queue_engine::send(
+std::string queue_engine::dedup_key(const queue_state& q,
+                                    const outgoing_message& m) const {
+    if (!m.dedup_id.empty() || !q.row.config.content_dedup) {
+        return m.dedup_id;
+    }
+    return sha256_hex(m.body);
+}
+
+result<std::vector<sent_message>> queue_engine::send(
     const std::string& name, const std::string& request_id,
     std::vector<outgoing_message> batch, std::int64_t now) {
     auto q = find(name);
@@ -698,13 +913,7 @@ result<std::vector<std::string>> queue_engine::send(
             return seen.error();
         }
         if (*seen && (*seen)->uid == queue.row.uid) {
-            std::vector<std::string> ids;
-            for (std::int64_t i = 0; i < (*seen)->count; ++i) {
-                ids.push_back(format_message_id(
-                    queue.row.uid,
-                    (*seen)->first_seq + static_cast<std::uint64_t>(i)));
-            }
-            return ids;
+            return replay_send_reply(queue, **seen, batch);
         }
     }
 
@@ -715,23 +924,74 @@ result<std::vector<std::string>> queue_engine::send(
     // Check everything before writing anything: a send is all or nothing.
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto& m = batch[i];
+        std::string which = "message " + std::to_string(i + 1) + ": ";
+        auto bad = [&](std::string why) {
+            return status(errc::bad_request, which + why);
+        };
         if (static_cast<std::int64_t>(m.body.size()) > config.max_size) {
             return status(
                 errc::too_large,
-                "message " + std::to_string(i + 1) + " of this request is " +
-                    std::to_string(m.body.size()) +
+                which + std::to_string(m.body.size()) +
                     " bytes, over the maximum size of queue '" + name + "' (" +
                     format_size(static_cast<std::uint64_t>(config.max_size)) +
                     ")");
         }
-        if (m.delay_ms && (*m.delay_ms < 0 || *m.delay_ms > 15 * 60'000)) {
-            return status(errc::bad_request, "delay must be between 0 and 15m");
+        if (m.delay_ms && (*m.delay_ms < 0 || *m.delay_ms > kMaxDelayMs)) {
+            return bad("delay must be between 0 and 15m");
+        }
+        if (config.fifo && m.group.empty()) {
+            return bad("queue '" + name +
+                       "' is a FIFO queue: each message needs a group");
+        }
+        if (config.fifo && m.delay_ms) {
+            return bad("queue '" + name +
+                       "' is a FIFO queue: a delay per message would hold "
+                       "back its whole group; set the queue's delay instead");
+        }
+        if (config.fifo && m.priority) {
+            return bad("queue '" + name +
+                       "' is a FIFO queue: priorities are for standard "
+                       "queues, FIFO queues keep send order per group");
+        }
+        if (!config.fifo && !m.group.empty()) {
+            return bad("queue '" + name +
+                       "' is not a FIFO queue: groups need a queue created "
+                       "with fifo");
+        }
+        if (!m.group.empty()) {
+            if (auto s = validate_group(m.group); !s) {
+                return bad(s.message());
+            }
+        }
+        if (!m.dedup_id.empty()) {
+            if (auto s = validate_dedup_id(m.dedup_id); !s) {
+                return bad(s.message());
+            }
+        }
+        if (m.priority) {
+            if (auto s = validate_priority(*m.priority); !s) {
+                return bad(s.message());
+            }
         }
     }
 
-    std::vector<std::string> ids;
-    ids.reserve(batch.size());
+    std::vector<sent_message> out;
+    out.reserve(batch.size());
     for (const auto& m : batch) {
+        std::string key = dedup_key(queue, m);
+        if (!key.empty()) {
+            auto first = index_->find_dedup(queue.row.uid, key);
+            if (!first) {
+                return first.error();
+            }
+            if (*first && (*first)->until > now) {
+                ++queue.row.counters.duplicates;
+                out.push_back({format_message_id((*first)->id_uid,
+                                                 (*first)->id_seq),
+                               true});
+                continue;
+            }
+        }
         send_record rec;
         rec.seq = queue.row.next_seq;
         rec.sent_at = now;
@@ -739,13 +999,56 @@ result<std::vector<std::string>> queue_engine::send(
         rec.expires_at = now + config.retention_ms;
         rec.request_id = request_id;
         rec.attributes = m.attributes;
+        rec.priority = static_cast<std::uint8_t>(
+            config.fifo ? kDefaultPriority
+                        : m.priority.value_or(kDefaultPriority));
+        rec.group = m.group;
+        rec.dedup_id = key;
+        rec.dedup_until = key.empty() ? 0 : now + config.dedup_window_ms;
         rec.body = m.body;
         if (auto s = append_and_apply(queue, rec, m.body); !s) {
             return s;
         }
-        ids.push_back(format_message_id(queue.row.uid, rec.seq));
+        out.push_back({format_message_id(queue.row.uid, rec.seq), false});
     }
-    return ids;
+    return out;
+}
+
+// The answer to a send retried after a restart, when the reply itself is
+// no longer remembered: its stored messages are known by request id, in
+// order; a message that repeated a dedup id is found through that id.
+result<std::vector<sent_message>> queue_engine::replay_send_reply(
+    queue_state& q, const index::send_request& seen,
+    const std::vector<outgoing_message>& batch) {
+    std::vector<sent_message> out;
+    std::uint64_t next = seen.first_seq;
+    std::uint64_t end = seen.first_seq + static_cast<std::uint64_t>(seen.count);
+    for (const auto& m : batch) {
+        std::string key = dedup_key(q, m);
+        if (!key.empty()) {
+            auto first = index_->find_dedup(q.row.uid, key);
+            if (!first) {
+                return first.error();
+            }
+            bool this_one = *first && (*first)->id_uid == q.row.uid &&
+                            (*first)->id_seq == next;
+            if (*first && !this_one) {
+                out.push_back({format_message_id((*first)->id_uid,
+                                                 (*first)->id_seq),
+                               true});
+                continue;
+            }
+        }
+        if (next >= end) {
+            return status(errc::bad_request,
+                          "request id reused: it names an earlier send of " +
+                              std::to_string(seen.count) +
+                              " messages to queue '" + q.row.name +
+                              "' that this request does not match");
+        }
+        out.push_back({format_message_id(q.row.uid, next++), false});
+    }
+    return out;
 }
 
 status queue_engine::check_room_for_sends() {
@@ -802,24 +1105,66 @@ result<std::string> queue_engine::read_body(queue_state& q,
     return std::string(send->body);
 }
 
-// Bounds the reply, not only the count: a receive of 10000 large messages
-// would otherwise hold gigabytes in memory at once. Always keeps one.
-result<std::vector<index::message_row>>
-queue_engine::visible_within_reply_limit(queue_state& q, std::int64_t now,
-                                         std::int64_t max) {
-    auto rows = index_->visible(q.row.uid, now, max);
-    if (!rows) {
-        return rows.error();
-    }
+std::string queue_engine::message_id(const queue_state& q,
+                                     const index::message_row& row) const {
+    return row.id_uid != 0 ? format_message_id(row.id_uid, row.id_seq)
+                           : format_message_id(q.row.uid, row.seq);
+}
+
+delivered_message queue_engine::describe(const queue_state& q,
+                                         const index::message_row& row) const {
+    delivered_message d;
+    d.id = message_id(q, row);
+    d.receive_count = row.receive_count;
+    d.sent_at = row.sent_at;
+    d.attributes = row.attributes;
+    d.priority = row.priority;
+    d.group = row.group;
+    d.dedup_id = row.dedup_id;
+    d.source_queue = row.source_queue;
+    d.redrive_count = row.redrive_count;
+    return d;
+}
+
+// The messages a receive may hand out, in delivery order: by priority,
+// then by when they became visible. Bounds the reply, not only the count:
+// a receive of 10000 large messages would otherwise hold gigabytes in
+// memory at once. Always keeps one.
+result<std::vector<index::message_row>> queue_engine::candidates(
+    queue_state& q, std::int64_t now, std::int64_t max) {
+    std::vector<index::message_row> rows;
     std::int64_t bytes = 0;
-    for (std::size_t i = 0; i < rows->size(); ++i) {
-        bytes += (*rows)[i].size;
-        if (i > 0 && bytes > kMaxReplyBodyBytes) {
-            rows->resize(i);
+    for (int priority = 0; priority <= kMaxPriority; ++priority) {
+        std::int64_t want = max - static_cast<std::int64_t>(rows.size());
+        if (want <= 0) {
             break;
+        }
+        auto more = index_->visible(q.row.uid, priority, now, want);
+        if (!more) {
+            return more.error();
+        }
+        for (auto& row : *more) {
+            bytes += row.size;
+            if (!rows.empty() && bytes > kMaxReplyBodyBytes) {
+                return rows;
+            }
+            rows.push_back(std::move(row));
         }
     }
     return rows;
+}
+
+bool queue_engine::dead_letter_due(const queue_state& q,
+                                   const index::message_row& row) const {
+    const auto& c = q.row.config;
+    return !c.dlq.empty() && c.max_receives > 0 &&
+           row.receive_count >= static_cast<std::uint64_t>(c.max_receives);
+}
+
+queue_engine::queue_state* queue_engine::dead_letter_queue(
+    const queue_state& q) {
+    auto it = queues_.find(q.row.config.dlq);
+    return it == queues_.end() ? nullptr : &it->second;
 }
 
 result<std::vector<delivered_message>> queue_engine::receive(
@@ -832,24 +1177,37 @@ result<std::vector<delivered_message>> queue_engine::receive(
     queue_state& queue = **q;
     std::int64_t visibility =
         visibility_ms.value_or(queue.row.config.visibility_ms);
-    // Unreadable messages are dropped on the way, so look again until the
-    // request is filled or nothing readable is left.
+
+    // Unreadable messages are dropped and spent ones dead-lettered on the
+    // way, so look again until the request is filled or nothing is left.
     std::vector<delivered_message> out;
-    bool dropped = true;
-    while (dropped && static_cast<std::int64_t>(out.size()) < max) {
-        dropped = false;
-        auto rows = visible_within_reply_limit(
-            queue, now, max - static_cast<std::int64_t>(out.size()));
+    bool look_again = true;
+    while (look_again && static_cast<std::int64_t>(out.size()) < max) {
+        look_again = false;
+        auto rows = candidates(queue, now,
+                               max - static_cast<std::int64_t>(out.size()));
         if (!rows) {
             return rows.error();
         }
         for (const auto& row : *rows) {
+            if (dead_letter_due(queue, row)) {
+                auto* dlq = dead_letter_queue(queue);
+                if (dlq != nullptr) {
+                    auto moved = move_messages(queue, {row}, *dlq,
+                                               move_reason::dead_letter, now);
+                    if (!moved) {
+                        return moved.error();
+                    }
+                    look_again = true;
+                    continue;
+                }
+            }
             auto delivered = deliver(queue, row, visibility, now);
             if (!delivered) {
                 return delivered.error();
             }
             if (!*delivered) {
-                dropped = true;
+                look_again = true;
                 continue;
             }
             out.push_back(std::move(**delivered));
@@ -881,10 +1239,95 @@ result<std::optional<delivered_message>> queue_engine::deliver(
     if (auto s = append_and_apply(queue, rec); !s) {
         return s;
     }
-    return std::optional<delivered_message>(delivered_message{
-        format_message_id(queue.row.uid, row.seq),
-        format_receipt(queue.row.uid, row.seq, rec.token), rec.receive_count,
-        row.sent_at, row.attributes, std::move(*body)});
+    delivered_message d = describe(queue, row);
+    d.receipt = format_receipt(queue.row.uid, row.seq, rec.token);
+    d.receive_count = rec.receive_count;
+    d.body = std::move(*body);
+    return std::optional<delivered_message>(std::move(d));
+}
+
+status queue_engine::make_durable(queue_state& q) {
+    if (auto s = q.log->flush(); !s) {
+        batch_failure_ = s;
+        return s;
+    }
+    if (auto s = q.log->sync(); !s) {
+        broken_ = true;
+        return s;
+    }
+    return status::ok();
+}
+
+// Moves messages from one queue to another. Each is first written to the
+// target's log and synced there; only then does the source log its
+// removal. A crash in between leaves a copy in both, which recovery
+// resolves in favour of the target (finish_interrupted_moves), so no
+// order of events loses one. Returns whether anything moved.
+result<bool> queue_engine::move_messages(
+    queue_state& from, const std::vector<index::message_row>& rows,
+    queue_state& to, move_reason why, std::int64_t now) {
+    std::vector<std::pair<index::message_row, std::string>> moving;
+    for (const auto& row : rows) {
+        auto body = read_body(from, row);
+        if (!body && body.error().code() != errc::corrupt_data) {
+            return body.error();
+        }
+        if (!body) {
+            if (auto s = drop_unreadable(from, row, body.error()); !s) {
+                return s;
+            }
+            continue;
+        }
+        moving.emplace_back(row, std::move(*body));
+    }
+    if (moving.empty()) {
+        return false;
+    }
+
+    bool dead_letter = why == move_reason::dead_letter;
+    for (const auto& [row, body] : moving) {
+        send_record rec;
+        rec.seq = to.row.next_seq;
+        rec.sent_at = row.sent_at;
+        rec.visible_at = now;
+        rec.expires_at = now + to.row.config.retention_ms;
+        rec.attributes = row.attributes;
+        rec.priority = static_cast<std::uint8_t>(row.priority);
+        rec.group = row.group;
+        rec.dedup_id = row.dedup_id;
+        rec.id_uid = row.id_uid != 0 ? row.id_uid : from.row.uid;
+        rec.id_seq = row.id_uid != 0 ? row.id_seq : row.seq;
+        rec.receive_count = dead_letter ? row.receive_count : 0;
+        rec.redrive_count = row.redrive_count + (dead_letter ? 0 : 1);
+        rec.source_queue = dead_letter ? from.row.name : row.source_queue;
+        rec.moved = why;
+        rec.origin_uid = from.row.uid;
+        rec.origin_seq = row.seq;
+        rec.body = body;
+        if (auto s = append_and_apply(to, rec, body); !s) {
+            return s;
+        }
+    }
+    if (auto s = make_durable(to); !s) {
+        return s.with_context("queue '" + to.row.name + "'");
+    }
+    for (const auto& [row, body] : moving) {
+        if (auto s = append_and_apply(
+                from, remove_record{row.seq, dead_letter
+                                                 ? remove_reason::dead_lettered
+                                                 : remove_reason::redriven});
+            !s) {
+            return s;
+        }
+        if (dead_letter) {
+            log_.info(
+                "[queue={} msg={}]: moved to dead-letter queue {} after {} "
+                "receives",
+                from.row.name, message_id(from, row), to.row.name,
+                row.receive_count);
+        }
+    }
+    return true;
 }
 
 // A message whose body cannot be read would otherwise stay visible for
@@ -907,7 +1350,7 @@ result<std::vector<delivered_message>> queue_engine::peek(
     if (!q) {
         return q.error();
     }
-    auto rows = visible_within_reply_limit(**q, now, max);
+    auto rows = candidates(**q, now, max);
     if (!rows) {
         return rows.error();
     }
@@ -917,9 +1360,142 @@ result<std::vector<delivered_message>> queue_engine::peek(
         if (!body) {
             continue;  // the next receive drops it, with an error logged
         }
-        out.push_back({format_message_id((*q)->row.uid, row.seq), "",
-                       row.receive_count, row.sent_at, row.attributes,
-                       std::move(*body)});
+        delivered_message d = describe(**q, row);
+        d.body = std::move(*body);
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+result<message_status> queue_engine::show(const std::string& name,
+                                          const std::string& id,
+                                          std::int64_t now) {
+    auto q = find(name);
+    if (!q) {
+        return q.error();
+    }
+    queue_state& queue = **q;
+    auto parsed = id.size() == 24 ? parse_receipt(id + ".00000001")
+                                  : std::nullopt;
+    if (!parsed) {
+        return status(errc::bad_request,
+                      "'" + id + "' is not a message id (24 hex digits)");
+    }
+
+    // A message keeps its id when it moves, so look it up by id first; one
+    // that never moved is stored under its own seq.
+    auto row = index_->message_by_id(queue.row.uid, parsed->uid, parsed->seq);
+    if (!row) {
+        return row.error();
+    }
+    if (!*row && parsed->uid == queue.row.uid) {
+        row = index_->message(queue.row.uid, parsed->seq);
+        if (!row) {
+            return row.error();
+        }
+        if (*row && (*row)->id_uid != 0) {
+            *row = std::nullopt;  // that seq holds a moved-in message
+        }
+    }
+    if (!*row || (*row)->expires_at <= now) {
+        return status(errc::not_found,
+                      "queue '" + name + "' holds no message " + id +
+                          " (it was acked, expired, purged or moved, or "
+                          "never sent here)");
+    }
+    const auto& m = **row;
+    message_status out;
+    out.message = describe(queue, m);
+    out.visible_at = m.visible_at;
+    out.expires_at = m.expires_at;
+    out.size = m.size;
+    out.state = m.held                ? message_state::held
+                : m.visible_at <= now ? message_state::visible
+                : m.in_flight         ? message_state::in_flight
+                                      : message_state::delayed;
+    return out;
+}
+
+result<redrive_result> queue_engine::redrive(const std::string& name,
+                                             const std::string& to,
+                                             std::uint64_t after,
+                                             std::int64_t max,
+                                             std::int64_t now) {
+    auto q = find(name);
+    if (!q) {
+        return q.error();
+    }
+    queue_state& dlq = **q;
+    queue_state* fixed_target = nullptr;
+    if (!to.empty()) {
+        auto t = find(to);
+        if (!t) {
+            return t.error().with_context("redrive target");
+        }
+        fixed_target = *t;
+        if (fixed_target == &dlq) {
+            return status(errc::bad_request,
+                          "cannot redrive queue '" + name + "' into itself");
+        }
+        if (fixed_target->row.config.fifo != dlq.row.config.fifo) {
+            return status(errc::bad_request,
+                          "queue '" + to + "' is " +
+                              (fixed_target->row.config.fifo ? "" : "not ") +
+                              "a FIFO queue and '" + name + "' is " +
+                              (dlq.row.config.fifo ? "" : "not") +
+                              "; messages can only move between queues of "
+                              "the same kind");
+        }
+    }
+
+    // Oldest first, so that a FIFO group keeps its order. A message held
+    // behind an earlier one of its group moves only if that one moves in
+    // this same pass; one skipped keeps the rest of its group here.
+    redrive_result out;
+    out.cursor = after;
+    auto rows = index_->messages_after(dlq.row.uid, after, max);
+    if (!rows) {
+        return rows.error();
+    }
+    out.done = static_cast<std::int64_t>(rows->size()) < max;
+    std::set<std::string> moving_groups;
+    std::map<queue_state*, std::vector<index::message_row>> moves;
+    std::vector<queue_state*> order;
+    for (const auto& row : *rows) {
+        out.cursor = row.seq;
+        queue_state* target = fixed_target;
+        if (target == nullptr) {
+            auto it = queues_.find(row.source_queue);
+            bool usable = it != queues_.end() && &it->second != &dlq &&
+                          it->second.row.config.fifo == dlq.row.config.fifo;
+            target = usable ? &it->second : nullptr;
+        }
+        bool in_flight = row.in_flight && row.visible_at > now;
+        bool behind = row.held && moving_groups.count(row.group) == 0;
+        if (target == nullptr || in_flight || behind) {
+            moving_groups.erase(row.group);
+            ++out.skipped;
+            continue;
+        }
+        if (!row.group.empty()) {
+            moving_groups.insert(row.group);
+        }
+        if (moves[target].empty()) {
+            order.push_back(target);
+        }
+        moves[target].push_back(row);
+    }
+    for (queue_state* target : order) {
+        auto moved = move_messages(dlq, moves[target], *target,
+                                   move_reason::redrive, now);
+        if (!moved) {
+            return moved.error();
+        }
+        out.moved += static_cast<std::int64_t>(moves[target].size());
+    }
+    if (out.moved > 0) {
+        log_.info("[queue={}]: redrove {} messages ({} skipped)", name,
+                  out.moved, out.skipped);
     }
     return out;
 }
@@ -979,6 +1555,13 @@ status queue_engine::release(const std::string& name,
     auto row = current_delivery(**q, receipt);
     if (!row) {
         return row.error();
+    }
+    if (dead_letter_due(**q, *row)) {
+        if (auto* dlq = dead_letter_queue(**q); dlq != nullptr) {
+            auto moved =
+                move_messages(**q, {*row}, *dlq, move_reason::dead_letter, now);
+            return moved ? status::ok() : moved.error();
+        }
     }
     return append_and_apply(**q,
                             visibility_record{row->seq, now + delay_ms, false});
@@ -1074,8 +1657,31 @@ status queue_engine::remove_unused_segments() {
     return status::ok();
 }
 
+// A delivery that times out is only noticed when a receive or this sweep
+// looks; the sweep makes the move to the dead-letter queue happen within
+// a second even when no one receives.
+status queue_engine::dead_letter_timed_out(queue_state& q, std::int64_t now) {
+    auto* dlq = dead_letter_queue(q);
+    if (dlq == nullptr) {
+        return status::ok();
+    }
+    auto rows = index_->timed_out(q.row.uid, now, q.row.config.max_receives,
+                                  kDeadLetterBatch);
+    if (!rows) {
+        return rows.error();
+    }
+    if (rows->empty()) {
+        return status::ok();
+    }
+    auto moved = move_messages(q, *rows, *dlq, move_reason::dead_letter, now);
+    return moved ? status::ok() : moved.error();
+}
+
 status queue_engine::sweep(std::int64_t now) {
     for (auto& [name, q] : queues_) {
+        if (auto s = dead_letter_timed_out(q, now); !s) {
+            return s;
+        }
         if (auto s = expire_messages(q, now); !s) {
             return s;
         }
@@ -1091,7 +1697,11 @@ status queue_engine::sweep(std::int64_t now) {
         if (auto s = ensure_batch(); !s) {
             return s;
         }
-        return index_->forget_sends_before(now - kRequestMemoryMs);
+        if (auto s = index_->forget_sends_before(now - kRequestMemoryMs);
+            !s) {
+            return s;
+        }
+        return index_->forget_dedup_before(now);
     }
     return status::ok();
 }

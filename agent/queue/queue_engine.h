@@ -81,6 +81,7 @@ struct outgoing_message {
 struct sent_message {
     std::string id;
     bool duplicate = false;
+    bool operator==(const sent_message&) const = default;
 };
 
 struct delivered_message {
@@ -213,6 +214,14 @@ private:
         storage::log_position batch_start;  // log end as the batch found it
     };
 
+    // A message that recovery found moved into a queue; its origin must be
+    // gone from the source (see finish_interrupted_moves()).
+    struct moved_in {
+        std::uint32_t origin_uid = 0;
+        std::uint64_t origin_seq = 0;
+        remove_reason reason = remove_reason::dead_lettered;
+    };
+
     queue_engine(engine_options options, spdlog::logger& log,
                  spdlog::logger& storage_log,
                  std::unique_ptr<index::index_db> index);
@@ -234,8 +243,6 @@ private:
                  storage::log_position at, std::uint64_t lsn);
     result<index::message_row> current_delivery(queue_state& q,
                                                 const std::string& receipt);
-    result<std::vector<index::message_row>> visible_within_reply_limit(
-        queue_state& q, std::int64_t now, std::int64_t max);
     result<std::optional<delivered_message>> deliver(
         queue_state& queue, const index::message_row& row,
         std::int64_t visibility, std::int64_t now);
@@ -243,6 +250,30 @@ private:
                            const status& why);
     result<std::string> read_body(queue_state& q, const index::message_row& m);
     status expire_messages(queue_state& q, std::int64_t now);
+    status finish_interrupted_moves();
+    status make_durable(queue_state& q);
+    queue_state* dead_letter_queue(const queue_state& q);
+    bool dead_letter_due(const queue_state& q,
+                         const index::message_row& row) const;
+    result<bool> move_messages(queue_state& from,
+                               const std::vector<index::message_row>& rows,
+                               queue_state& to, move_reason why,
+                               std::int64_t now);
+    status dead_letter_timed_out(queue_state& q, std::int64_t now);
+    result<std::vector<index::message_row>> candidates(queue_state& q,
+                                                       std::int64_t now,
+                                                       std::int64_t max);
+    result<std::vector<sent_message>> replay_send_reply(
+        queue_state& q, const index::send_request& seen,
+        const std::vector<outgoing_message>& batch);
+    std::string dedup_key(const queue_state& q,
+                          const outgoing_message& m) const;
+    std::string message_id(const queue_state& q,
+                           const index::message_row& row) const;
+    delivered_message describe(const queue_state& q,
+                               const index::message_row& row) const;
+    status validate_links(const std::string& name,
+                          const index::queue_config& c) const;
     status remove_unused_segments();
     status validate_config(const index::queue_config& c) const;
 
@@ -262,6 +293,8 @@ private:
     std::mt19937 rng_;
     std::int64_t last_segment_sweep_ = 0;
     std::int64_t last_request_sweep_ = 0;
+    bool recovering_ = false;
+    std::vector<moved_in> moved_in_;  // found while recovering
 };
 
 // Message ids and receipts; formats in docs/protocol.md.

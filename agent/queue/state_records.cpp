@@ -68,6 +68,18 @@ std::string encode_one(const send_record& r) {
         .put(r.expires_at)
         .bytes(r.request_id)
         .bytes(r.attributes)
+        .put(r.priority)
+        .bytes(r.group)
+        .bytes(r.dedup_id)
+        .put(r.dedup_until)
+        .put(r.id_uid)
+        .put(r.id_seq)
+        .put(r.receive_count)
+        .put(r.redrive_count)
+        .bytes(r.source_queue)
+        .put(static_cast<std::uint8_t>(r.moved))
+        .put(r.origin_uid)
+        .put(r.origin_seq)
         .take();
 }
 
@@ -99,6 +111,9 @@ std::string encode_one(const purge_record& r) {
 }  // namespace
 
 record_type type_of(const state_record& rec) {
+    if (std::holds_alternative<send_record>(rec)) {
+        return record_type::send;
+    }
     return static_cast<record_type>(rec.index() + 1);
 }
 
@@ -112,7 +127,7 @@ result<state_record> decode(const storage::record& rec) {
     bool complete = false;
 
     switch (static_cast<record_type>(rec.type)) {
-        case record_type::send: {
+        case record_type::legacy_send: {
             send_record r;
             r.seq = in.get<std::uint64_t>();
             r.sent_at = in.get<std::int64_t>();
@@ -122,6 +137,32 @@ result<state_record> decode(const storage::record& rec) {
             r.attributes = in.bytes();
             r.body = in.rest();
             complete = in.ok();
+            out = std::move(r);
+            break;
+        }
+        case record_type::send: {
+            send_record r;
+            r.seq = in.get<std::uint64_t>();
+            r.sent_at = in.get<std::int64_t>();
+            r.visible_at = in.get<std::int64_t>();
+            r.expires_at = in.get<std::int64_t>();
+            r.request_id = in.bytes();
+            r.attributes = in.bytes();
+            r.priority = in.get<std::uint8_t>();
+            r.group = in.bytes();
+            r.dedup_id = in.bytes();
+            r.dedup_until = in.get<std::int64_t>();
+            r.id_uid = in.get<std::uint32_t>();
+            r.id_seq = in.get<std::uint64_t>();
+            r.receive_count = in.get<std::uint32_t>();
+            r.redrive_count = in.get<std::uint32_t>();
+            r.source_queue = in.bytes();
+            auto moved = in.get<std::uint8_t>();
+            r.moved = static_cast<move_reason>(moved);
+            r.origin_uid = in.get<std::uint32_t>();
+            r.origin_seq = in.get<std::uint64_t>();
+            r.body = in.rest();
+            complete = in.ok() && moved <= 2 && r.priority <= 9;
             out = std::move(r);
             break;
         }
@@ -149,7 +190,7 @@ result<state_record> decode(const storage::record& rec) {
             r.seq = in.get<std::uint64_t>();
             auto reason = in.get<std::uint8_t>();
             r.reason = static_cast<remove_reason>(reason);
-            complete = in.done() && reason >= 1 && reason <= 3;
+            complete = in.done() && reason >= 1 && reason <= 5;
             out = r;
             break;
         }

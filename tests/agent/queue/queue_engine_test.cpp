@@ -27,7 +27,9 @@ std::unique_ptr<queue_engine> must_open(const std::filesystem::path& dir) {
 std::vector<outgoing_message> bodies(std::vector<std::string> texts) {
     std::vector<outgoing_message> out;
     for (auto& t : texts) {
-        out.push_back({std::move(t), "", std::nullopt});
+        outgoing_message m;
+        m.body = std::move(t);
+        out.push_back(std::move(m));
     }
     return out;
 }
