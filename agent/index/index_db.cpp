@@ -273,8 +273,7 @@ status index_db::prepare_all() {
         {&promote_head_,
          "UPDATE messages SET held=0 WHERE uid=?1 AND seq=(SELECT seq FROM "
          "messages WHERE uid=?1 AND grp=?2 ORDER BY seq LIMIT 1)"},
-        {&group_has_,
-         "SELECT 1 FROM messages WHERE uid=? AND grp=? LIMIT 1"},
+        {&group_has_, "SELECT 1 FROM messages WHERE uid=? AND grp=? LIMIT 1"},
         {&delete_below_, "DELETE FROM messages WHERE uid=? AND seq<?"},
         {&visible_, "SELECT " + cols +
                         " FROM messages WHERE uid=?1 AND priority=?2 AND "
@@ -402,9 +401,9 @@ result<std::vector<queue_row>> index_db::load_queues() {
         q.next_lsn = static_cast<std::uint64_t>(r.int_at(8));
         q.applied = {static_cast<std::uint64_t>(r.int_at(9)),
                      static_cast<std::uint64_t>(r.int_at(10))};
-        q.counters = {r.int_at(11), r.int_at(12), r.int_at(13), r.int_at(14),
-                      r.int_at(15), r.int_at(16), r.int_at(22),
-                      r.int_at(23), r.int_at(24)};
+        q.counters = {r.int_at(11), r.int_at(12), r.int_at(13),
+                      r.int_at(14), r.int_at(15), r.int_at(16),
+                      r.int_at(22), r.int_at(23), r.int_at(24)};
         q.config.fifo = r.int_at(17) != 0;
         q.config.dlq = r.text_at(18);
         q.config.max_receives = r.int_at(19);

@@ -32,7 +32,7 @@ struct queue_config {
     std::int64_t max_size = 256 * 1024;
     std::int64_t delay_ms = 0;
     bool fifo = false;
-    std::string dlq;               // dead-letter queue, or empty
+    std::string dlq;                // dead-letter queue, or empty
     std::int64_t max_receives = 0;  // 0 with no dlq
     std::int64_t dedup_window_ms = 5 * 60'000;
     bool content_dedup = false;
@@ -156,8 +156,8 @@ public:
     // Queries.
     // Visible messages of one priority, oldest visible first; on a FIFO
     // queue only group heads, which is what holds a group back.
-    result<std::vector<message_row>> visible(std::uint32_t uid,
-                                             int priority, std::int64_t now,
+    result<std::vector<message_row>> visible(std::uint32_t uid, int priority,
+                                             std::int64_t now,
                                              std::int64_t limit);
     result<std::optional<message_row>> message(std::uint32_t uid,
                                                std::uint64_t seq);

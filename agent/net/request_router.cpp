@@ -288,6 +288,7 @@ request_router::handlers() {
         {"peek", &request_router::peek},
         {"show", &request_router::show},
         {"redrive", &request_router::redrive},
+        {"subscribe", &request_router::subscribe},
         {"stats", &request_router::stats},
     };
     return table;
@@ -478,8 +479,8 @@ routed request_router::send(const proto::request& req, std::int64_t now) {
         ids.push_back(std::move(m.id));
         duplicates.push_back(m.duplicate);
     }
-    return ok(req, {{"ids", std::move(ids)},
-                    {"duplicates", std::move(duplicates)}});
+    return ok(req,
+              {{"ids", std::move(ids)}, {"duplicates", std::move(duplicates)}});
 }
 
 proto::reply request_router::delivered_reply(
@@ -562,8 +563,7 @@ result<std::vector<std::string>> receipts_arg(const proto::request& req,
         return list.error();
     }
     if ((*list)->size() > proto::kMaxBatchMessages) {
-        return status(errc::bad_request,
-                      "at most 10000 receipts per request");
+        return status(errc::bad_request, "at most 10000 receipts per request");
     }
     std::vector<std::string> out;
     for (const auto& v : **list) {
@@ -627,12 +627,12 @@ routed request_router::release(const proto::request& req, std::int64_t now) {
     if (!receipts) {
         return failure(req, receipts.error());
     }
-    return each_receipt(
-        req, *name, *receipts, single,
-        [&](const std::string& r) -> result<value_map> {
-            auto s = engine_.release(*name, r, delay->value_or(0), now);
-            return s ? result<value_map>(value_map{}) : s;
-        });
+    return each_receipt(req, *name, *receipts, single,
+                        [&](const std::string& r) -> result<value_map> {
+                            auto s = engine_.release(*name, r,
+                                                     delay->value_or(0), now);
+                            return s ? result<value_map>(value_map{}) : s;
+                        });
 }
 
 routed request_router::extend(const proto::request& req, std::int64_t now) {
@@ -727,6 +727,28 @@ routed request_router::redrive(const proto::request& req, std::int64_t now) {
                     {"done", done->done}});
 }
 
+routed request_router::subscribe(const proto::request& req, std::int64_t now) {
+    auto name = queue_arg(req);
+    auto credit = fields(req.args).integer("credit");
+    auto visibility = bounded_arg(req, "visibility_ms", 12 * 3600 * 1000);
+    if (!name || !credit || !visibility) {
+        return failure(req, !name     ? name.error()
+                            : !credit ? credit.error()
+                                      : visibility.error());
+    }
+    if (*credit < 1 || *credit > proto::kMaxBatchMessages) {
+        return failure(req, status(errc::bad_request,
+                                   "field 'credit' must be between 1 and "
+                                   "10000"));
+    }
+    if (auto info = engine_.info(*name, now); !info) {
+        return failure(req, info.error(), *name);
+    }
+    routed r = ok(req, {{"subscribed", true}});
+    r.subscribe = push_request{*name, *credit, *visibility};
+    return r;
+}
+
 routed request_router::stats(const proto::request& req, std::int64_t now) {
     std::vector<queue::queue_info> infos;
     if (fields(req.args).has("queue")) {
@@ -750,22 +772,15 @@ routed request_router::stats(const proto::request& req, std::int64_t now) {
     value_list queues;
     for (const auto& i : infos) {
         const auto& c = i.row.counters;
-        value_map m{{"name", i.row.name},
-                    {"sent", c.sent},
-                    {"received", c.received},
-                    {"acked", c.acked},
-                    {"released", c.released},
-                    {"expired", c.expired},
-                    {"purged", c.purged},
-                    {"dead_lettered", c.dead_lettered},
-                    {"redriven", c.redriven},
-                    {"duplicates", c.duplicates},
-                    {"visible", i.counts.visible},
-                    {"in_flight", i.counts.in_flight},
-                    {"delayed", i.counts.delayed},
-                    {"held", i.counts.held},
-                    {"bytes", i.counts.bytes},
-                    {"oldest_age_ms", value()}};
+        value_map m{
+            {"name", i.row.name},          {"sent", c.sent},
+            {"received", c.received},      {"acked", c.acked},
+            {"released", c.released},      {"expired", c.expired},
+            {"purged", c.purged},          {"dead_lettered", c.dead_lettered},
+            {"redriven", c.redriven},      {"duplicates", c.duplicates},
+            {"visible", i.counts.visible}, {"in_flight", i.counts.in_flight},
+            {"delayed", i.counts.delayed}, {"held", i.counts.held},
+            {"bytes", i.counts.bytes},     {"oldest_age_ms", value()}};
         if (i.counts.oldest_sent_at) {
             m["oldest_age_ms"] = now - *i.counts.oldest_sent_at;
         }

@@ -23,9 +23,17 @@ struct parked_receive {
     std::int64_t deadline = 0;  // wall-clock ms when it gives up
 };
 
+// A subscribe request that passed its checks; the server holds it.
+struct push_request {
+    std::string queue;
+    std::int64_t credit = 0;
+    std::optional<std::int64_t> visibility_ms;
+};
+
 struct routed {
     proto::reply reply;
-    std::optional<parked_receive> park;  // set: no reply yet, wait
+    std::optional<parked_receive> park;     // set: no reply yet, wait
+    std::optional<push_request> subscribe;  // set: reply, then push
 };
 
 // Facts about the agent that the ping operation reports.
@@ -41,6 +49,10 @@ public:
         : engine_(engine), facts_(std::move(facts)) {}
 
     routed route(const proto::request& req, std::int64_t now);
+
+    // The reply carrying delivered messages: a receive's, or a push.
+    proto::reply delivered_reply(
+        const std::string& id, std::vector<queue::delivered_message> messages);
 
     // Retries a parked receive; nullopt while still nothing is visible.
     std::optional<proto::reply> retry_receive(const std::string& request_id,
@@ -73,13 +85,12 @@ private:
     routed each_receipt(
         const proto::request& req, const std::string& queue,
         const std::vector<std::string>& receipts, bool single,
-        const std::function<result<proto::value_map>(const std::string&)>&
-            act);
+        const std::function<result<proto::value_map>(const std::string&)>& act);
+
+    routed subscribe(const proto::request& req, std::int64_t now);
 
     routed failure(const proto::request& req, const status& error,
                    const std::string& queue = {});
-    proto::reply delivered_reply(
-        const std::string& id, std::vector<queue::delivered_message> messages);
 
     queue::queue_engine& engine_;
     agent_facts facts_;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <limits>
 
 namespace dmq::net {
 
@@ -18,6 +19,8 @@ constexpr std::int64_t kReplyMemoryMs = 10 * 60'000;
 constexpr std::size_t kReplyMemoryBytes = 16 << 20;
 constexpr std::int64_t kMalformedLogEveryMs = 10'000;
 constexpr std::size_t kMaxRequestIdBytes = 64;
+constexpr int kHeartbeatMs = 10'000;
+constexpr std::int64_t kMaxPushMessages = 1'000;
 
 // Larger frames are never valid (a body is at most 16 MiB, an envelope at
 // most 4 MiB); ZeroMQ drops such a peer before buffering the frame.
@@ -55,6 +58,13 @@ server::server(queue::queue_engine& engine, request_router& router,
       socket_(context_, zmq::socket_type::router) {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
+    // A send to a connection that is gone fails instead of vanishing, so
+    // a push to a departed consumer is noticed and its messages released.
+    socket_.set(zmq::sockopt::router_mandatory, 1);
+    // Heartbeats let libzmq notice a peer whose host vanished without
+    // closing the connection.
+    socket_.set(zmq::sockopt::heartbeat_ivl, kHeartbeatMs);
+    socket_.set(zmq::sockopt::heartbeat_timeout, 3 * kHeartbeatMs);
 }
 
 result<std::string> server::bind(const std::string& endpoint) {
@@ -88,13 +98,29 @@ void server::warn_malformed(const std::string& identity, const status& why,
     malformed_suppressed_ = 0;
 }
 
+// A reply not to be remembered for retries. `epoch` 0 marks a replay of
+// an earlier reply, which a failed commit cannot take back.
+void server::send_later(const std::string& identity,
+                        std::vector<std::string> frames, std::uint64_t epoch) {
+    outgoing o;
+    o.identity = identity;
+    o.frames = std::move(frames);
+    o.epoch = epoch;
+    outbox_.push_back(std::move(o));
+}
+
 void server::reply_later(const std::string& identity, const proto::reply& r,
                          const std::string& fingerprint) {
     if (!r.id.empty()) {
         outbox_by_id_[r.id] = outbox_.size();
     }
-    outbox_.push_back({identity, r.id, fingerprint, proto::encode_reply(r),
-                       engine_.commits()});
+    outgoing o;
+    o.identity = identity;
+    o.id = r.id;
+    o.fingerprint = fingerprint;
+    o.frames = proto::encode_reply(r);
+    o.epoch = engine_.commits();
+    outbox_.push_back(std::move(o));
 }
 
 void server::take_request(std::vector<std::string> frames, std::int64_t now) {
@@ -113,13 +139,17 @@ void server::take_request(std::vector<std::string> frames, std::int64_t now) {
         proto::reply r;
         r.id = proto::peek_request_id(envelope);
         r.error = req.error();
-        outbox_.push_back({identity, "", "", proto::encode_reply(r)});
+        send_later(identity, proto::encode_reply(r));
         return;
     }
     auto queue = proto::fields(req->args).string_or("queue", "");
     std::string fingerprint = req->op + "\n" + (queue ? *queue : "");
 
     if (answer_retry(identity, *req, fingerprint)) {
+        return;
+    }
+
+    if (take_push_request(identity, *req, now)) {
         return;
     }
 
@@ -140,6 +170,22 @@ void server::take_request(std::vector<std::string> frames, std::int64_t now) {
         dirty_queues_.insert(*queue);
     }
     routed out = router_.route(*req, now);
+    if (out.subscribe) {
+        subscription sub{req->id,
+                         identity,
+                         out.subscribe->queue,
+                         out.subscribe->credit,
+                         out.subscribe->visibility_ms,
+                         now,
+                         now};
+        if (auto s = subscriptions_.add(std::move(sub)); !s) {
+            out.reply.fields.clear();
+            out.reply.error = s;
+        } else {
+            log_.debug("[queue={} sub={}]: subscribed with credit {}",
+                       out.subscribe->queue, req->id, out.subscribe->credit);
+        }
+    }
     if (out.park) {
         auto next = engine_.next_visible_at(out.park->queue, now);
         std::int64_t wake =
@@ -175,13 +221,17 @@ bool server::answer_retry(const std::string& identity,
                          "request id '" + req.id +
                              "' was already used for a different request; "
                              "give every request a new random id");
-        outbox_.push_back({identity, "", "", proto::encode_reply(r)});
+        send_later(identity, proto::encode_reply(r));
         return true;
     };
 
     if (auto it = replies_.find(req.id); it != replies_.end()) {
+        if (auto* sub = subscriptions_.find(req.id);
+            sub != nullptr && req.op == "subscribe") {
+            sub->identity = identity;  // the consumer reconnected
+        }
         if (!reused(it->second.fingerprint)) {
-            outbox_.push_back({identity, "", "", it->second.frames});
+            send_later(identity, it->second.frames);
         }
         return true;
     }
@@ -198,11 +248,125 @@ bool server::answer_retry(const std::string& identity,
     if (auto it = outbox_by_id_.find(req.id); it != outbox_by_id_.end()) {
         outgoing first = outbox_[it->second];
         if (!reused(first.fingerprint)) {
-            outbox_.push_back({identity, "", "", std::move(first.frames)});
+            send_later(identity, std::move(first.frames));
         }
         return true;
     }
     return false;
+}
+
+// `credit` and `unsubscribe` act on the subscription table, which only
+// the server holds. Returns whether the request was one of them.
+bool server::take_push_request(const std::string& identity,
+                               const proto::request& req, std::int64_t now) {
+    if (req.op != "credit" && req.op != "unsubscribe") {
+        return false;
+    }
+    proto::fields f(req.args);
+    proto::reply r;
+    r.id = req.id;
+    auto id = f.string("subscription");
+    auto add = req.op == "credit" ? f.integer("add")
+                                  : result<std::int64_t>(std::int64_t{0});
+    if (!id || !add) {
+        r.error = !id ? id.error() : add.error();
+    } else if (req.op == "unsubscribe") {
+        r.fields["unsubscribed"] = subscriptions_.remove(*id);
+    } else if (*add < 0 || *add > kMaxCredit) {
+        r.error = status(errc::bad_request,
+                         "field 'add' must be between 0 and 10000");
+    } else if (auto* sub = subscriptions_.find(*id); sub == nullptr) {
+        r.error = status(errc::not_found,
+                         "no subscription '" + *id +
+                             "' here (the agent restarted or it lapsed); "
+                             "subscribe again");
+    } else {
+        sub->credit = std::min(sub->credit + *add, kMaxCredit);
+        sub->renewed_at = now;
+        sub->identity = identity;
+        if (*add > 0) {
+            sub->wake_at = now;
+        }
+        r.fields["credit"] = sub->credit;
+    }
+    reply_later(identity, r, req.op + "\n");
+    return true;
+}
+
+// Hands visible messages to subscriptions with credit, as pushes that go
+// out with the batch's other replies, after its commit.
+void server::serve_subscriptions(std::int64_t now, bool shutting_down) {
+    if (shutting_down) {
+        for (subscription* sub : subscriptions_.all()) {
+            proto::reply r;
+            r.id = sub->id;
+            r.error = status(errc::shutting_down,
+                             "agent is shutting down; subscribe again when "
+                             "it is back, or at another agent");
+            send_later(sub->identity, proto::encode_reply(r),
+                       engine_.commits());
+        }
+        return;
+    }
+    for (subscription* sub : subscriptions_.due(now, dirty_queues_)) {
+        auto messages =
+            engine_.receive(sub->queue, std::min(sub->credit, kMaxPushMessages),
+                            sub->visibility_ms, now);
+        if (!messages) {
+            proto::reply r;
+            r.id = sub->id;
+            r.error = messages.error();
+            send_later(sub->identity, proto::encode_reply(r),
+                       engine_.commits());
+            if (messages.error().code() == errc::not_found) {
+                subscriptions_.remove(sub->id);
+            }
+            continue;
+        }
+        if (messages->empty()) {
+            auto next = engine_.next_visible_at(sub->queue, now);
+            sub->wake_at =
+                next.value_or(std::numeric_limits<std::int64_t>::max());
+            continue;
+        }
+        std::vector<std::string> receipts;
+        for (const auto& m : *messages) {
+            receipts.push_back(m.receipt);
+        }
+        sub->credit -= static_cast<std::int64_t>(messages->size());
+        sub->wake_at = now;  // more may be visible than one push took
+        proto::reply r = router_.delivered_reply(sub->id, std::move(*messages));
+        r.fields["push"] = true;
+        outgoing o;
+        o.identity = sub->identity;
+        o.frames = proto::encode_reply(r);
+        o.epoch = engine_.commits();
+        o.push_for = sub->id;
+        o.queue = sub->queue;
+        o.receipts = std::move(receipts);
+        outbox_.push_back(std::move(o));
+    }
+}
+
+// A push that could not be delivered: its consumer is gone (or not
+// reading), so its messages go back to the queue now rather than when
+// their visibility timeout passes.
+void server::push_failed(const outgoing& o, const char* why) {
+    log_.info(
+        "[queue={} sub={}]: push of {} messages not delivered ({}); "
+        "releasing them",
+        o.queue, o.push_for, o.receipts.size(), why);
+    undelivered_.emplace_back(o.queue, o.receipts);
+}
+
+void server::release_undelivered(std::int64_t now) {
+    for (const auto& [queue, receipts] : std::exchange(undelivered_, {})) {
+        dirty_queues_.insert(queue);
+        for (const auto& receipt : receipts) {
+            // A receipt acked or expired meanwhile has nothing to release.
+            (void)engine_.release(queue, receipt, 0, now);
+        }
+    }
 }
 
 bool server::cancel_waiter(const std::string& request_id) {
@@ -250,7 +414,6 @@ void server::serve_waiters(std::int64_t now, bool shutting_down) {
         still.push_back(std::move(w));
     }
     waiters_ = std::move(still);
-    dirty_queues_.clear();
 }
 
 std::int64_t server::next_wakeup(std::int64_t now) {
@@ -258,7 +421,7 @@ std::int64_t server::next_wakeup(std::int64_t now) {
     for (const auto& w : waiters_) {
         at = std::min(at, w.wake_at);
     }
-    return at;
+    return subscriptions_.next_wakeup(at);
 }
 
 void server::remember(const outgoing& o, std::int64_t now) {
@@ -291,19 +454,30 @@ void server::remember(const outgoing& o, std::int64_t now) {
     }
 }
 
-void server::send_frames(const std::string& identity,
+bool server::send_frames(const std::string& identity,
                          const std::vector<std::string>& frames) {
     try {
-        socket_.send(zmq::buffer(identity), zmq::send_flags::sndmore);
+        // Never block the loop on one slow connection: a full pipe drops
+        // the reply, as a lost reply would be, and the client retries.
+        auto sent =
+            socket_.send(zmq::buffer(identity),
+                         zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        if (!sent) {
+            return false;
+        }
         for (std::size_t i = 0; i < frames.size(); ++i) {
             auto more = i + 1 < frames.size() ? zmq::send_flags::sndmore
                                               : zmq::send_flags::none;
             socket_.send(zmq::buffer(frames[i]), more);
         }
     } catch (const zmq::error_t& e) {
-        log_.warn("[peer={}]: reply not sent: {}", peer_name(identity),
-                  e.what());
+        if (e.num() != EHOSTUNREACH) {
+            log_.warn("[peer={}]: reply not sent: {}", peer_name(identity),
+                      e.what());
+        }
+        return false;
     }
+    return true;
 }
 
 status server::finish_batch(std::int64_t now) {
@@ -314,7 +488,8 @@ status server::finish_batch(std::int64_t now) {
         // take it. Replies made before an earlier commit inside this turn
         // (a queue create commits at once) stand.
         for (auto& o : outbox_) {
-            if (o.epoch != engine_.commits() && !engine_.broken()) {
+            if ((o.epoch != engine_.commits() && !engine_.broken()) ||
+                !o.push_for.empty()) {
                 continue;
             }
             proto::reply r;
@@ -325,10 +500,23 @@ status server::finish_batch(std::int64_t now) {
         }
     }
     for (const auto& o : outbox_) {
+        bool pushed_undone = !o.push_for.empty() && !durable &&
+                             (o.epoch == engine_.commits() || engine_.broken());
+        if (pushed_undone) {
+            // Its deliveries were undone with the batch: give the credit
+            // back instead of reporting an error nobody asked for.
+            if (auto* sub = subscriptions_.find(o.push_for); sub != nullptr) {
+                sub->credit += static_cast<std::int64_t>(o.receipts.size());
+            }
+            continue;
+        }
         if (committed && !o.id.empty()) {
             remember(o, now);
         }
-        send_frames(o.identity, o.frames);
+        if (!send_frames(o.identity, o.frames) && !o.push_for.empty()) {
+            subscriptions_.remove_connection(o.identity);
+            push_failed(o, "its connection is gone or not reading");
+        }
     }
     outbox_.clear();
     outbox_by_id_.clear();
@@ -378,12 +566,26 @@ status server::run(const std::atomic<bool>& stop) {
             take_request(std::move(frames), now);
         }
 
+        release_undelivered(now);
         serve_waiters(now, false);
+        serve_subscriptions(now, false);
+        dirty_queues_.clear();
         if (now - last_sweep_ >= kSweepEveryMs) {
             last_sweep_ = now;
             if (auto s = engine_.sweep(now); !s) {
                 log_.error("housekeeping failed: {}; retrying in 1s",
                            s.message());
+            }
+            // The sweep moves messages (dead letters) without a request
+            // naming their queue; let every subscription look once.
+            for (subscription* sub : subscriptions_.all()) {
+                sub->wake_at = std::min(sub->wake_at, now + kSweepEveryMs);
+            }
+            for (const auto& id : subscriptions_.lapse(now)) {
+                log_.info(
+                    "[sub={}]: subscription lapsed: no credit and no "
+                    "request from its consumer for 10 minutes",
+                    id);
             }
         }
         if (auto s = finish_batch(now); !s) {
@@ -395,6 +597,7 @@ status server::run(const std::atomic<bool>& stop) {
     // for an agent that is gone.
     std::int64_t now = wall_clock_ms();
     serve_waiters(now, true);
+    serve_subscriptions(now, true);
     return finish_batch(now);
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "agent/net/request_router.h"
+#include "agent/net/subscriptions.h"
 #include "common/status.h"
 
 #include <spdlog/logger.h>
@@ -53,6 +54,11 @@ private:
         std::string fingerprint;
         std::vector<std::string> frames;
         std::uint64_t epoch = 0;  // engine commits() when made; 0: a replay
+        // A push: the subscription it spends credit of, and the receipts
+        // to release if it cannot be delivered.
+        std::string push_for;
+        std::string queue;
+        std::vector<std::string> receipts;
     };
     struct cached_reply {
         std::int64_t at = 0;
@@ -61,6 +67,8 @@ private:
     };
 
     void take_request(std::vector<std::string> frames, std::int64_t now);
+    void send_later(const std::string& identity,
+                    std::vector<std::string> frames, std::uint64_t epoch = 0);
     void reply_later(const std::string& identity, const proto::reply& r,
                      const std::string& fingerprint = {});
     bool answer_retry(const std::string& identity, const proto::request& req,
@@ -68,11 +76,17 @@ private:
     void warn_malformed(const std::string& identity, const status& why,
                         std::int64_t now);
     void serve_waiters(std::int64_t now, bool only_due);
+    bool take_push_request(const std::string& identity,
+                           const proto::request& req, std::int64_t now);
+    void serve_subscriptions(std::int64_t now, bool shutting_down);
+    void push_failed(const outgoing& o, const char* why);
+    void release_undelivered(std::int64_t now);
     bool cancel_waiter(const std::string& request_id);
     std::int64_t next_wakeup(std::int64_t now);
     status finish_batch(std::int64_t now);
     void remember(const outgoing& o, std::int64_t now);
-    void send_frames(const std::string& identity,
+    // Whether the frames left; false when the connection is gone or full.
+    bool send_frames(const std::string& identity,
                      const std::vector<std::string>& frames);
 
     queue::queue_engine& engine_;
@@ -81,7 +95,10 @@ private:
     zmq::context_t context_;
     zmq::socket_t socket_;
 
-    std::vector<waiter> waiters_;         // in arrival order
+    std::vector<waiter> waiters_;  // in arrival order
+    subscription_table subscriptions_;
+    // Pushed messages whose consumer was gone: released next turn.
+    std::vector<std::pair<std::string, std::vector<std::string>>> undelivered_;
     std::set<std::string> dirty_queues_;  // touched in this batch
     std::vector<outgoing> outbox_;
     std::unordered_map<std::string, std::size_t> outbox_by_id_;

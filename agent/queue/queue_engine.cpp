@@ -189,8 +189,8 @@ status queue_engine::finish_interrupted_moves() {
             if (!*row) {
                 break;
             }
-            if (auto s = append_and_apply(q, remove_record{m.origin_seq,
-                                                           m.reason});
+            if (auto s =
+                    append_and_apply(q, remove_record{m.origin_seq, m.reason});
                 !s) {
                 return s;
             }
@@ -657,15 +657,14 @@ status queue_engine::validate_links(const std::string& name,
         return status::ok();
     }
     if (c.dlq == name) {
-        return status(errc::bad_request,
-                      "queue '" + name + "' cannot be its own dead-letter "
-                      "queue");
+        return status(errc::bad_request, "queue '" + name +
+                                             "' cannot be its own dead-letter "
+                                             "queue");
     }
     auto it = queues_.find(c.dlq);
     if (it == queues_.end()) {
-        return status(errc::not_found,
-                      "dead-letter queue '" + c.dlq +
-                          "' does not exist; create it first");
+        return status(errc::not_found, "dead-letter queue '" + c.dlq +
+                                           "' does not exist; create it first");
     }
     if (it->second.row.config.fifo != c.fifo) {
         return status(errc::bad_request,
@@ -806,8 +805,8 @@ status queue_engine::delete_queue(const std::string& name, bool force,
                               "' to use another (or none) first");
         }
     }
-    std::int64_t held = counts->visible + counts->in_flight +
-                        counts->delayed + counts->held;
+    std::int64_t held =
+        counts->visible + counts->in_flight + counts->delayed + counts->held;
     if (held > 0 && !force) {
         return status(errc::queue_not_empty,
                       "queue '" + name + "' holds " + std::to_string(held) +
@@ -986,9 +985,9 @@ result<std::vector<sent_message>> queue_engine::send(
             }
             if (*first && (*first)->until > now) {
                 ++queue.row.counters.duplicates;
-                out.push_back({format_message_id((*first)->id_uid,
-                                                 (*first)->id_seq),
-                               true});
+                out.push_back(
+                    {format_message_id((*first)->id_uid, (*first)->id_seq),
+                     true});
                 continue;
             }
         }
@@ -1033,9 +1032,9 @@ result<std::vector<sent_message>> queue_engine::replay_send_reply(
             bool this_one = *first && (*first)->id_uid == q.row.uid &&
                             (*first)->id_seq == next;
             if (*first && !this_one) {
-                out.push_back({format_message_id((*first)->id_uid,
-                                                 (*first)->id_seq),
-                               true});
+                out.push_back(
+                    {format_message_id((*first)->id_uid, (*first)->id_seq),
+                     true});
                 continue;
             }
         }
@@ -1184,8 +1183,8 @@ result<std::vector<delivered_message>> queue_engine::receive(
     bool look_again = true;
     while (look_again && static_cast<std::int64_t>(out.size()) < max) {
         look_again = false;
-        auto rows = candidates(queue, now,
-                               max - static_cast<std::int64_t>(out.size()));
+        auto rows =
+            candidates(queue, now, max - static_cast<std::int64_t>(out.size()));
         if (!rows) {
             return rows.error();
         }
@@ -1375,8 +1374,8 @@ result<message_status> queue_engine::show(const std::string& name,
         return q.error();
     }
     queue_state& queue = **q;
-    auto parsed = id.size() == 24 ? parse_receipt(id + ".00000001")
-                                  : std::nullopt;
+    auto parsed =
+        id.size() == 24 ? parse_receipt(id + ".00000001") : std::nullopt;
     if (!parsed) {
         return status(errc::bad_request,
                       "'" + id + "' is not a message id (24 hex digits)");
@@ -1697,8 +1696,7 @@ status queue_engine::sweep(std::int64_t now) {
         if (auto s = ensure_batch(); !s) {
             return s;
         }
-        if (auto s = index_->forget_sends_before(now - kRequestMemoryMs);
-            !s) {
+        if (auto s = index_->forget_sends_before(now - kRequestMemoryMs); !s) {
             return s;
         }
         return index_->forget_dedup_before(now);

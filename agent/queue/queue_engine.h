@@ -183,8 +183,8 @@ public:
                                 const std::string& receipt,
                                 std::int64_t visibility_ms, std::int64_t now);
 
-    result<message_status> show(const std::string& name,
-                                const std::string& id, std::int64_t now);
+    result<message_status> show(const std::string& name, const std::string& id,
+                                std::int64_t now);
 
     // Moves up to `max` messages of `name` (past the cursor `after`) back
     // to their source queue, or to `to` when it is not empty.
