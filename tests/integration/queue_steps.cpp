@@ -136,7 +136,7 @@ std::int64_t held_messages(const json_value& info) {
     REQUIRE(visible.has_value());
     REQUIRE(in_flight.has_value());
     REQUIRE(delayed.has_value());
-    return *visible + *in_flight + *delayed;
+    return *visible + *in_flight + *delayed + info.int_at("held").value_or(0);
 }
 
 std::vector<fs::path> segment_files(const fs::path& data_dir) {

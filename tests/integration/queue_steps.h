@@ -55,7 +55,7 @@ std::vector<received_message> must_drain(const agent_process& agent,
 json_value must_queue_info(const agent_process& agent,
                            const std::string& queue);
 
-// visible + in_flight + delayed of a queue info object.
+// visible + in_flight + delayed + held of a queue info object.
 std::int64_t held_messages(const json_value& info);
 
 // Checks `run` ended with `code`, showing the run when it did not.
