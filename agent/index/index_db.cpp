@@ -76,7 +76,8 @@ CREATE TABLE IF NOT EXISTS send_requests(
     at INTEGER NOT NULL,
     uid INTEGER NOT NULL,
     first_seq INTEGER NOT NULL,
-    count INTEGER NOT NULL);
+    count INTEGER NOT NULL,
+    reply BLOB);
 CREATE INDEX IF NOT EXISTS send_requests_by_age ON send_requests(at);
 CREATE TABLE IF NOT EXISTS dedup(
     uid INTEGER NOT NULL,
@@ -108,6 +109,7 @@ ALTER TABLE messages ADD COLUMN id_uid INTEGER;
 ALTER TABLE messages ADD COLUMN id_seq INTEGER;
 ALTER TABLE messages ADD COLUMN redrive_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN source_queue TEXT;
+ALTER TABLE send_requests ADD COLUMN reply BLOB;
 DROP INDEX IF EXISTS messages_by_visible;
 UPDATE meta SET value='2' WHERE key='schema_version';
 )sql";
@@ -302,7 +304,14 @@ status index_db::prepare_all() {
          "VALUES(?1,?2,?3,?4,1) ON CONFLICT(id) DO UPDATE SET "
          "count=MAX(count, ?4 - first_seq + 1)"},
         {&find_send_,
-         "SELECT uid, first_seq, count FROM send_requests WHERE id=?"},
+         "SELECT uid, first_seq, count, reply FROM send_requests WHERE id=?"},
+        {&remember_reply_,
+         "INSERT INTO send_requests(id, at, uid, first_seq, count, reply) "
+         "VALUES(?1,?2,?3,0,0,?4) ON CONFLICT(id) DO UPDATE SET "
+         "reply=excluded.reply"},
+        {&group_head_, "SELECT " + cols +
+                           " FROM messages WHERE uid=? AND grp=? "
+                           "ORDER BY seq LIMIT 1"},
         {&live_segments_, "SELECT DISTINCT segment FROM messages WHERE uid=?"},
         {&expired_,
          "SELECT seq FROM messages WHERE uid=?1 AND expires_at<=?2 "
@@ -617,6 +626,12 @@ result<std::optional<message_row>> index_db::message_by_id(
     return one_message(message_by_id_);
 }
 
+result<std::optional<message_row>> index_db::group_head(
+    std::uint32_t uid, const std::string& group) {
+    group_head_.bind(1, uid).bind(2, group);
+    return one_message(group_head_);
+}
+
 result<std::vector<message_row>> index_db::messages_after(
     std::uint32_t uid, std::uint64_t after_seq, std::int64_t limit) {
     messages_after_.bind(1, uid).bind(2, after_seq).bind(3, limit);
@@ -711,6 +726,16 @@ status index_db::remember_send(const std::string& request_id, std::int64_t at,
     return remember_send_.run();
 }
 
+status index_db::remember_send_reply(const std::string& request_id,
+                                     std::int64_t at, std::uint32_t uid,
+                                     const std::string& reply) {
+    remember_reply_.bind(1, request_id)
+        .bind(2, at)
+        .bind(3, uid)
+        .bind_blob(4, reply);
+    return remember_reply_.run();
+}
+
 result<std::optional<send_request>> index_db::find_send(
     const std::string& request_id) {
     find_send_.bind(1, request_id);
@@ -719,7 +744,7 @@ result<std::optional<send_request>> index_db::find_send(
     if (row && *row) {
         out = send_request{static_cast<std::uint32_t>(find_send_.int_at(0)),
                            static_cast<std::uint64_t>(find_send_.int_at(1)),
-                           find_send_.int_at(2)};
+                           find_send_.int_at(2), find_send_.text_at(3)};
     }
     find_send_.reset();
     if (!row) {

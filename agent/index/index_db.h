@@ -106,6 +106,7 @@ struct send_request {
     std::uint32_t uid = 0;
     std::uint64_t first_seq = 0;
     std::int64_t count = 0;
+    std::string reply;  // the reply as sent, when it was saved; see below
 };
 
 // Lifecycle: open() returns one; the destructor closes the connection.
@@ -148,6 +149,10 @@ public:
     result<std::int64_t> delete_messages_below(std::uint32_t uid,
                                                std::uint64_t below_seq);
 
+    // The oldest message of a FIFO group, if it has one.
+    result<std::optional<message_row>> group_head(std::uint32_t uid,
+                                                  const std::string& group);
+
     // Whether the group has a message in the queue: a new message of a
     // group that has one waits behind it.
     result<bool> group_has_messages(std::uint32_t uid,
@@ -188,6 +193,11 @@ public:
     // Request ids of sends.
     status remember_send(const std::string& request_id, std::int64_t at,
                          std::uint32_t uid, std::uint64_t seq);
+    // Saves a send's reply (encoded by the engine) with its request id, in
+    // the current transaction: a reply with duplicates cannot be rebuilt
+    // from the stored messages alone.
+    status remember_send_reply(const std::string& request_id, std::int64_t at,
+                               std::uint32_t uid, const std::string& reply);
     result<std::optional<send_request>> find_send(
         const std::string& request_id);
     status forget_sends_before(std::int64_t at);
@@ -209,10 +219,10 @@ private:
 
     sqlite3* db_ = nullptr;
     stmt insert_message_, set_delivery_, set_visibility_, delete_message_,
-        promote_head_, group_has_, delete_below_, visible_, message_,
-        message_by_id_, messages_after_, timed_out_, next_visible_,
+        promote_head_, group_has_, group_head_, delete_below_, visible_,
+        message_, message_by_id_, messages_after_, timed_out_, next_visible_,
         save_progress_, remember_send_, find_send_, live_segments_, expired_,
-        remember_dedup_, find_dedup_;
+        remember_dedup_, find_dedup_, remember_reply_;
 };
 
 }  // namespace dmq::index

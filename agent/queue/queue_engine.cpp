@@ -28,6 +28,7 @@ constexpr std::int64_t kExpireBatch = 1'000;
 constexpr std::int64_t kMaxReplyBodyBytes = 32 << 20;
 
 constexpr std::int64_t kDeadLetterBatch = 1'000;
+constexpr std::int64_t kMaxPeekScan = 100'000;  // rows a peek looks at
 constexpr std::int64_t kMaxReceivesLimit = 1'000;
 constexpr std::int64_t kMaxDedupWindowMs = 7LL * 24 * 3600 * 1000;
 constexpr std::int64_t kMaxVisibilityMs = 12LL * 3600 * 1000;
@@ -1010,16 +1011,38 @@ result<std::vector<sent_message>> queue_engine::send(
         }
         out.push_back({format_message_id(queue.row.uid, rec.seq), false});
     }
+    if (!request_id.empty()) {
+        std::string saved;
+        for (const auto& m : out) {
+            saved += m.id;
+            saved += m.duplicate ? '1' : '0';
+        }
+        if (auto s = index_->remember_send_reply(request_id, now, queue.row.uid,
+                                                 saved);
+            !s) {
+            return s;
+        }
+    }
     return out;
 }
 
-// The answer to a send retried after a restart, when the reply itself is
-// no longer remembered: its stored messages are known by request id, in
-// order; a message that repeated a dedup id is found through that id.
+// The answer to a send retried after a restart. The reply saved with the
+// request id is the answer; only a crash between the logs' sync and the
+// index's commit loses it (the client then never had that reply), and
+// then it is rebuilt: the stored messages are known by request id, in
+// order, and a message that repeated a dedup id through that id.
 result<std::vector<sent_message>> queue_engine::replay_send_reply(
     queue_state& q, const index::send_request& seen,
     const std::vector<outgoing_message>& batch) {
     std::vector<sent_message> out;
+    constexpr std::size_t kEntry = 25;  // 24 hex digits and a 0/1 flag
+    if (!seen.reply.empty() && seen.reply.size() == kEntry * batch.size()) {
+        for (std::size_t at = 0; at < seen.reply.size(); at += kEntry) {
+            out.push_back({seen.reply.substr(at, kEntry - 1),
+                           seen.reply[at + kEntry - 1] == '1'});
+        }
+        return out;
+    }
     std::uint64_t next = seen.first_seq;
     std::uint64_t end = seen.first_seq + static_cast<std::uint64_t>(seen.count);
     for (const auto& m : batch) {
@@ -1179,6 +1202,9 @@ result<std::vector<delivered_message>> queue_engine::receive(
 
     // Unreadable messages are dropped and spent ones dead-lettered on the
     // way, so look again until the request is filled or nothing is left.
+    // A message handed out by this very receive is not looked at again,
+    // even with a visibility timeout of 0 that makes it visible at once.
+    std::set<std::uint64_t> handed;
     std::vector<delivered_message> out;
     bool look_again = true;
     while (look_again && static_cast<std::int64_t>(out.size()) < max) {
@@ -1188,19 +1214,17 @@ result<std::vector<delivered_message>> queue_engine::receive(
         if (!rows) {
             return rows.error();
         }
+        std::vector<index::message_row> spent;
+        auto* dlq = dead_letter_queue(queue);
         for (const auto& row : *rows) {
-            if (dead_letter_due(queue, row)) {
-                auto* dlq = dead_letter_queue(queue);
-                if (dlq != nullptr) {
-                    auto moved = move_messages(queue, {row}, *dlq,
-                                               move_reason::dead_letter, now);
-                    if (!moved) {
-                        return moved.error();
-                    }
-                    look_again = true;
-                    continue;
-                }
+            if (handed.count(row.seq) != 0) {
+                continue;
             }
+            if (dlq != nullptr && dead_letter_due(queue, row)) {
+                spent.push_back(row);
+                continue;
+            }
+            handed.insert(row.seq);
             auto delivered = deliver(queue, row, visibility, now);
             if (!delivered) {
                 return delivered.error();
@@ -1210,6 +1234,15 @@ result<std::vector<delivered_message>> queue_engine::receive(
                 continue;
             }
             out.push_back(std::move(**delivered));
+        }
+        if (!spent.empty()) {
+            // One sync of the dead-letter queue for all of them.
+            auto moved = move_messages(queue, spent, *dlq,
+                                       move_reason::dead_letter, now);
+            if (!moved) {
+                return moved.error();
+            }
+            look_again = true;
         }
     }
     return out;
@@ -1349,12 +1382,32 @@ result<std::vector<delivered_message>> queue_engine::peek(
     if (!q) {
         return q.error();
     }
-    auto rows = candidates(**q, now, max);
-    if (!rows) {
-        return rows.error();
+
+    // A spent message (its last allowed delivery timed out) is not shown:
+    // the next receive or sweep moves it. Look further when some were.
+    bool has_dlq = dead_letter_queue(**q) != nullptr;
+    std::vector<index::message_row> shown;
+    for (std::int64_t limit = max;; limit *= 2) {
+        auto rows = candidates(**q, now, limit);
+        if (!rows) {
+            return rows.error();
+        }
+        shown.clear();
+        for (auto& row : *rows) {
+            if (!(has_dlq && dead_letter_due(**q, row)) &&
+                static_cast<std::int64_t>(shown.size()) < max) {
+                shown.push_back(std::move(row));
+            }
+        }
+        bool exhausted = static_cast<std::int64_t>(rows->size()) < limit;
+        if (static_cast<std::int64_t>(shown.size()) >= max || exhausted ||
+            limit >= kMaxPeekScan) {
+            break;
+        }
     }
+
     std::vector<delivered_message> out;
-    for (const auto& row : *rows) {
+    for (const auto& row : shown) {
         auto body = read_body(**q, row);
         if (!body) {
             continue;  // the next receive drops it, with an error logged
@@ -1447,9 +1500,9 @@ result<redrive_result> queue_engine::redrive(const std::string& name,
         }
     }
 
-    // Oldest first, so that a FIFO group keeps its order. A message held
-    // behind an earlier one of its group moves only if that one moves in
-    // this same pass; one skipped keeps the rest of its group here.
+    // Oldest first, so that a FIFO group keeps its order. While a group's
+    // head is in flight here the whole group stays, as it would for a
+    // receive; other skips (no target) do not hold back the rest.
     redrive_result out;
     out.cursor = after;
     auto rows = index_->messages_after(dlq.row.uid, after, max);
@@ -1457,7 +1510,7 @@ result<redrive_result> queue_engine::redrive(const std::string& name,
         return rows.error();
     }
     out.done = static_cast<std::int64_t>(rows->size()) < max;
-    std::set<std::string> moving_groups;
+    std::map<std::string, bool> group_in_flight;
     std::map<queue_state*, std::vector<index::message_row>> moves;
     std::vector<queue_state*> order;
     for (const auto& row : *rows) {
@@ -1470,14 +1523,22 @@ result<redrive_result> queue_engine::redrive(const std::string& name,
             target = usable ? &it->second : nullptr;
         }
         bool in_flight = row.in_flight && row.visible_at > now;
-        bool behind = row.held && moving_groups.count(row.group) == 0;
-        if (target == nullptr || in_flight || behind) {
-            moving_groups.erase(row.group);
+        if (row.held) {
+            auto blocked = group_in_flight.find(row.group);
+            if (blocked == group_in_flight.end()) {
+                auto head = index_->group_head(dlq.row.uid, row.group);
+                if (!head) {
+                    return head.error();
+                }
+                bool busy =
+                    *head && (*head)->in_flight && (*head)->visible_at > now;
+                blocked = group_in_flight.emplace(row.group, busy).first;
+            }
+            in_flight = in_flight || blocked->second;
+        }
+        if (target == nullptr || in_flight) {
             ++out.skipped;
             continue;
-        }
-        if (!row.group.empty()) {
-            moving_groups.insert(row.group);
         }
         if (moves[target].empty()) {
             order.push_back(target);
