@@ -482,8 +482,9 @@ std::string queue_engine::suggest(const std::string& name) const {
     return closest_name(name, names);
 }
 
-status queue_engine::append_and_apply(queue_state& q, const state_record& rec,
-                                      std::string_view body) {
+// Joins the queue to the open batch, so that the batch saves (or undoes)
+// its row: its counters may change without a record, as a duplicate's do.
+status queue_engine::touch(queue_state& q) {
     if (auto s = ensure_batch(); !s) {
         return s;
     }
@@ -491,6 +492,14 @@ status queue_engine::append_and_apply(queue_state& q, const state_record& rec,
         q.before = q.row;
         q.batch_start = q.log->end();
         q.touched = true;
+    }
+    return status::ok();
+}
+
+status queue_engine::append_and_apply(queue_state& q, const state_record& rec,
+                                      std::string_view body) {
+    if (auto s = touch(q); !s) {
+        return s;
     }
     std::uint64_t lsn = q.row.next_lsn;
     std::string head = encode_head(rec);
@@ -915,6 +924,12 @@ result<std::vector<sent_message>> queue_engine::send(
         if (*seen && (*seen)->uid == queue.row.uid) {
             return replay_send_reply(queue, **seen, batch);
         }
+        if (*seen) {
+            return status(errc::bad_request,
+                          "request id '" + request_id +
+                              "' was already used for a send to another "
+                              "queue; give every request a new random id");
+        }
     }
 
     if (auto s = check_room_for_sends(); !s) {
@@ -985,6 +1000,9 @@ result<std::vector<sent_message>> queue_engine::send(
                 return first.error();
             }
             if (*first && (*first)->until > now) {
+                if (auto s = touch(queue); !s) {
+                    return s;
+                }
                 ++queue.row.counters.duplicates;
                 out.push_back(
                     {format_message_id((*first)->id_uid, (*first)->id_seq),
@@ -1209,15 +1227,17 @@ result<std::vector<delivered_message>> queue_engine::receive(
     bool look_again = true;
     while (look_again && static_cast<std::int64_t>(out.size()) < max) {
         look_again = false;
-        auto rows =
-            candidates(queue, now, max - static_cast<std::int64_t>(out.size()));
+        auto rows = candidates(queue, now,
+                               max - static_cast<std::int64_t>(out.size()) +
+                                   static_cast<std::int64_t>(handed.size()));
         if (!rows) {
             return rows.error();
         }
         std::vector<index::message_row> spent;
         auto* dlq = dead_letter_queue(queue);
         for (const auto& row : *rows) {
-            if (handed.count(row.seq) != 0) {
+            if (handed.count(row.seq) != 0 ||
+                static_cast<std::int64_t>(out.size()) >= max) {
                 continue;
             }
             if (dlq != nullptr && dead_letter_due(queue, row)) {

@@ -235,6 +235,7 @@ private:
 
     result<queue_state*> find(const std::string& name);
     status ensure_batch();
+    status touch(queue_state& q);
     status check_room_for_sends();
     status abandon_batch(const status& why);
     status append_and_apply(queue_state& q, const state_record& rec,
