@@ -92,7 +92,7 @@ struct failure {
 // answer; empty for requests that change nothing.
 std::string unknown_outcome_note(std::string_view op) {
     if (op == "ping" || op == "queue_list" || op == "queue_info" ||
-        op == "peek" || op == "stats") {
+        op == "peek" || op == "show" || op == "stats") {
         return "";
     }
     if (op == "send") {
@@ -213,11 +213,30 @@ result<proto::reply> agent_client::call(std::string_view op,
         options.request_id.empty() ? new_request_id() : options.request_id;
     auto frames = proto::encode_request(id, std::string(op), std::move(args),
                                         std::move(bodies));
+    return exchange(frames, id, op, failover_order(), options, nullptr);
+}
+
+result<held_reply> agent_client::call_and_hold(std::string_view op,
+                                               proto::value_map args,
+                                               const call_options& options) {
+    std::string id =
+        options.request_id.empty() ? new_request_id() : options.request_id;
+    auto frames = proto::encode_request(id, std::string(op), std::move(args));
+    std::unique_ptr<agent_connection> connection;
+    auto reply =
+        exchange(frames, id, op, failover_order(), options, &connection);
+    if (!reply) {
+        return reply.error();
+    }
+    return held_reply{std::move(*reply), std::move(connection)};
+}
+
+std::vector<std::size_t> agent_client::failover_order() const {
     std::vector<std::size_t> order;
     for (std::size_t k = 0; k < agents_.size(); ++k) {
         order.push_back((preferred_ + k) % agents_.size());
     }
-    return exchange(frames, id, op, order, options);
+    return order;
 }
 
 result<proto::reply> agent_client::call_agent(std::size_t index,
@@ -227,13 +246,13 @@ result<proto::reply> agent_client::call_agent(std::size_t index,
     std::string id =
         options.request_id.empty() ? new_request_id() : options.request_id;
     auto frames = proto::encode_request(id, std::string(op), std::move(args));
-    return exchange(frames, id, op, {index}, options);
+    return exchange(frames, id, op, {index}, options, nullptr);
 }
 
 result<proto::reply> agent_client::exchange(
     const std::vector<std::string>& frames, const std::string& id,
     std::string_view op, const std::vector<std::size_t>& order,
-    const call_options& options) {
+    const call_options& options, std::unique_ptr<agent_connection>* hold) {
     using end = agent_connection::end;
     millis timeout = options.timeout.count() > 0
                          ? std::min(options.timeout, timeout_)
@@ -268,8 +287,12 @@ result<proto::reply> agent_client::exchange(
                           options.interruptible);
         if (out.how == end::reply &&
             out.reply.error.code() != errc::shutting_down) {
-            idle_ = std::move(*connection);
-            idle_index_ = index;
+            if (hold) {
+                *hold = std::move(*connection);
+            } else {
+                idle_ = std::move(*connection);
+                idle_index_ = index;
+            }
             preferred_ = index;
             outcome_unknown_ = false;
             return to_result(std::move(out.reply));

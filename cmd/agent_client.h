@@ -52,6 +52,13 @@ struct call_options {
     std::string request_id;
 };
 
+// A reply and the connection it came on, for a conversation that goes on
+// over that connection (a subscription: pushes, credit, unsubscribe).
+struct held_reply {
+    proto::reply reply;
+    std::unique_ptr<agent_connection> connection;
+};
+
 class agent_client {
 public:
     agent_client(std::vector<agent_address> agents, millis timeout);
@@ -70,7 +77,14 @@ public:
                               std::vector<std::string> bodies = {},
                               const call_options& options = {});
 
-    // The same, to the agent at `index` in the list only (for health).
+    // Like call(), but hands over the connection the reply came on
+    // instead of keeping it for the next request. The connection must be
+    // closed before this client is destroyed.
+    result<held_reply> call_and_hold(std::string_view op, proto::value_map args,
+                                     const call_options& options = {});
+
+    // The same as call(), to the agent at `index` in the list only (for
+    // health).
     result<proto::reply> call_agent(std::size_t index, std::string_view op,
                                     proto::value_map args,
                                     const call_options& options = {});
@@ -89,10 +103,15 @@ public:
     millis timeout() const { return timeout_; }
 
 private:
+    // Sends the request to the agents in `order` until one answers. On
+    // success the connection goes to `hold` when it is given, else it is
+    // kept as the idle one.
     result<proto::reply> exchange(const std::vector<std::string>& frames,
                                   const std::string& id, std::string_view op,
                                   const std::vector<std::size_t>& order,
-                                  const call_options& options);
+                                  const call_options& options,
+                                  std::unique_ptr<agent_connection>* hold);
+    std::vector<std::size_t> failover_order() const;
     result<std::unique_ptr<agent_connection>> connection_to(std::size_t i);
     result<proto::reply> cancel_receive(agent_connection& connection,
                                         const std::string& receive_id);

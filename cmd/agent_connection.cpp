@@ -36,6 +36,15 @@ agent_connection::agent_connection(zmq::context_t& context,
       dealer_(context, zmq::socket_type::dealer),
       monitor_(context, zmq::socket_type::pair) {}
 
+agent_connection::~agent_connection() {
+    // ZeroMQ's I/O thread sends monitor events with blocking sends: once
+    // the monitor's reader is closed, the next event (a reconnect attempt
+    // while the agent is down, say) would block that thread, and with it
+    // every connection of this process, for ever. So the monitor stops
+    // before its reader goes.
+    zmq_socket_monitor(dealer_.handle(), nullptr, 0);
+}
+
 result<std::unique_ptr<agent_connection>> agent_connection::open(
     zmq::context_t& context, const agent_address& address) {
     try {
@@ -43,6 +52,12 @@ result<std::unique_ptr<agent_connection>> agent_connection::open(
             new agent_connection(context, address));
         c->dealer_.set(zmq::sockopt::linger, 0);
         c->monitor_.set(zmq::sockopt::linger, 0);
+        // No limit on unread events, for the same reason as in the
+        // destructor: a full monitor pipe blocks the I/O thread. Events
+        // pile up only while a kept connection is not in use (one event
+        // per reconnect attempt, a few a second), and are read and
+        // dropped when it is used again.
+        c->monitor_.set(zmq::sockopt::rcvhwm, 0);
         if (address.ipv6) {
             c->dealer_.set(zmq::sockopt::ipv6, true);
         }
@@ -83,6 +98,17 @@ status agent_connection::send(const std::vector<std::string>& frames) {
 
 agent_connection::outcome agent_connection::wait(
     const std::vector<std::string>& ids, time_point connect_deadline,
+    time_point reply_deadline, bool interruptible) {
+    return wait_for(&ids, connect_deadline, reply_deadline, interruptible);
+}
+
+agent_connection::outcome agent_connection::wait_any(time_point reply_deadline,
+                                                     bool interruptible) {
+    return wait_for(nullptr, reply_deadline, reply_deadline, interruptible);
+}
+
+agent_connection::outcome agent_connection::wait_for(
+    const std::vector<std::string>* ids, time_point connect_deadline,
     time_point reply_deadline, bool interruptible) {
     outcome out;
     for (;;) {
@@ -175,7 +201,7 @@ void agent_connection::read_monitor_events() {
     }
 }
 
-bool agent_connection::read_reply(const std::vector<std::string>& ids,
+bool agent_connection::read_reply(const std::vector<std::string>* ids,
                                   outcome& out) {
     for (;;) {
         std::vector<std::string> frames;
@@ -195,12 +221,14 @@ bool agent_connection::read_reply(const std::vector<std::string>& ids,
             out.detail = reply.error().message();
             return true;
         }
-        for (const auto& id : ids) {
-            if (reply->id == id) {
-                out.how = end::reply;
-                out.reply = std::move(*reply);
-                return true;
-            }
+        bool awaited = ids == nullptr;
+        for (std::size_t i = 0; !awaited && i < ids->size(); ++i) {
+            awaited = reply->id == (*ids)[i];
+        }
+        if (awaited) {
+            out.how = end::reply;
+            out.reply = std::move(*reply);
+            return true;
         }
         // A late reply to a request this client gave up on: drop it.
     }

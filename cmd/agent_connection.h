@@ -4,9 +4,9 @@
 //
 // Lifecycle: opened by agent_client for one attempt at a request and
 // closed when the attempt fails; kept for the next request after a
-// success. Not thread-safe: the CLI is single-threaded. Closing discards
-// unsent requests (ZMQ_LINGER 0), so an unreachable agent never makes dmq
-// hang on exit.
+// success, or handed to a subscription that lives on it. Not thread-safe: the
+// CLI is single-threaded. Closing discards unsent requests (ZMQ_LINGER 0), so
+// an unreachable agent never makes dmq hang on exit.
 
 #pragma once
 
@@ -56,6 +56,10 @@ public:
     static result<std::unique_ptr<agent_connection>> open(
         zmq::context_t& context, const agent_address& address);
 
+    ~agent_connection();
+    agent_connection(const agent_connection&) = delete;
+    agent_connection& operator=(const agent_connection&) = delete;
+
     // Queues the frames of one request (envelope, then bodies).
     status send(const std::vector<std::string>& frames);
 
@@ -65,6 +69,11 @@ public:
     outcome wait(const std::vector<std::string>& ids,
                  time_point connect_deadline, time_point reply_deadline,
                  bool interruptible);
+
+    // Waits for the next reply, whatever its id: for a connection that
+    // carries several conversations at once (a subscription's pushes and
+    // its credit requests), whose owner matches replies itself.
+    outcome wait_any(time_point reply_deadline, bool interruptible);
 
     // False once the connection was refused or lost; reads pending
     // monitor events first.
@@ -79,9 +88,13 @@ public:
 private:
     agent_connection(zmq::context_t& context, agent_address address);
 
+    // wait() for the ids in `ids`, or for any id when it is null.
+    outcome wait_for(const std::vector<std::string>* ids,
+                     time_point connect_deadline, time_point reply_deadline,
+                     bool interruptible);
     void read_monitor_events();
     // Reads one reply if one is waiting; false when none is.
-    bool read_reply(const std::vector<std::string>& ids, outcome& out);
+    bool read_reply(const std::vector<std::string>* ids, outcome& out);
 
     agent_address address_;
     zmq::socket_t dealer_;

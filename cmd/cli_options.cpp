@@ -2,6 +2,7 @@
 
 #include "cmd/cli_options.h"
 
+#include "common/message_fields.h"
 #include "common/names.h"
 #include "common/utf8.h"
 
@@ -39,22 +40,33 @@ std::string range_text(millis least, millis most, bool too_small) {
            format_duration(most);
 }
 
-// Bytes that are not printable ASCII as \xNN, so that an error line
-// names a bad key without carrying the bad bytes to the terminal.
-std::string escape_bytes(std::string_view text) {
+// Control characters and bytes that are not UTF-8 as \xNN, so that an
+// error line can quote a bad value without carrying those bytes to the
+// terminal.
+std::string printable(std::string_view text) {
     constexpr std::string_view kHex = "0123456789abcdef";
     std::string out;
-    for (char c : text) {
-        auto byte = static_cast<unsigned char>(c);
-        if (byte >= 0x20 && byte < 0x7f && c != '\\') {
-            out += c;
-        } else {
+    while (!text.empty()) {
+        std::size_t length = utf8_sequence_length(text);
+        auto byte = static_cast<unsigned char>(text[0]);
+        if (length == 0 || (length == 1 && (byte < 0x20 || byte == 0x7f))) {
             out += "\\x";
             out += kHex[byte >> 4];
             out += kHex[byte & 0xf];
+            length = 1;
+        } else {
+            out.append(text.data(), length);
         }
+        text.remove_prefix(length);
     }
     return out;
+}
+
+// Throws the usage error for `option` when `valid` is not ok.
+void check_value(const std::string& option, const status& valid) {
+    if (!valid) {
+        throw CLI::ValidationError(option + ": " + printable(valid.message()));
+    }
 }
 
 }  // namespace
@@ -128,9 +140,9 @@ CLI::Option* add_count_option(CLI::App& cmd, const std::string& names,
         const char* end = value.data() + value.size();
         auto [ptr, ec] = std::from_chars(value.data(), end, number);
         if (ec != std::errc() || ptr != end || number < 1 || number > most) {
-            throw CLI::ValidationError(option + ": invalid count '" + value +
-                                       "': use a whole number from 1 to " +
-                                       std::to_string(most));
+            throw CLI::ValidationError(
+                option + ": invalid count '" + printable(value) +
+                "': use a whole number from 1 to " + std::to_string(most));
         }
         out = number;
     };
@@ -142,53 +154,74 @@ CLI::Option* add_attribute_option(
     auto parse = [&out](const std::string& value) {
         std::size_t equals = value.find('=');
         if (equals == std::string::npos || equals == 0) {
-            throw CLI::ValidationError("--attr: invalid attribute '" + value +
+            throw CLI::ValidationError("--attr: invalid attribute '" +
+                                       printable(value) +
                                        "': use KEY=VALUE, such as "
                                        "kind=resize");
         }
         std::string key = value.substr(0, equals);
         std::string text = value.substr(equals + 1);
-        // Standard msgpack clients refuse strings that are not UTF-8.
-        if (!is_valid_utf8(key)) {
-            throw CLI::ValidationError("--attr: attribute key '" +
-                                       escape_bytes(key) +
-                                       "' is not valid UTF-8");
-        }
-        if (!is_valid_utf8(text)) {
-            throw CLI::ValidationError("--attr: the value of attribute '" +
-                                       key + "' is not valid UTF-8");
-        }
-        std::size_t bytes = key.size() + text.size();
-        for (const auto& [k, v] : out) {
-            if (k == key) {
+        check_value("--attr", validate_attribute_key(key));
+        check_value("--attr", validate_attribute_value(key, text));
+        for (const auto& entry : out) {
+            if (entry.first == key) {
                 throw CLI::ValidationError("--attr: attribute '" + key +
                                            "' is given twice");
             }
-            bytes += k.size() + v.size();
         }
         if (out.size() >= kMaxAttributes) {
             throw CLI::ValidationError("--attr: too many attributes: at most " +
                                        std::to_string(kMaxAttributes));
         }
-        if (bytes > kMaxAttributeBytes) {
-            throw CLI::ValidationError(
-                "--attr: attributes total " + std::to_string(bytes) +
-                " bytes; at most " + format_size(kMaxAttributeBytes));
-        }
         out.emplace_back(std::move(key), std::move(text));
     };
     return add_parsed_option(cmd, "--attr", parse,
                              "add attribute KEY with VALUE to every message; "
-                             "repeatable")
+                             "repeatable, at most 16")
         ->type_name("KEY=VALUE")
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
+CLI::Option* add_checked_text_option(CLI::App& cmd, const std::string& names,
+                                     std::optional<std::string>& out,
+                                     status (*check)(std::string_view),
+                                     const std::string& description) {
+    std::string option = long_name(names);
+    auto parse = [&out, option, check](const std::string& value) {
+        check_value(option, check(value));
+        out = value;
+    };
+    return add_parsed_option(cmd, names, parse, description);
+}
+
+CLI::Option* add_priority_option(CLI::App& cmd,
+                                 std::optional<std::int64_t>& out) {
+    auto parse = [&out](const std::string& value) {
+        std::int64_t number = 0;
+        const char* end = value.data() + value.size();
+        auto [ptr, ec] = std::from_chars(value.data(), end, number);
+        if (ec != std::errc() || ptr != end) {
+            throw CLI::ValidationError("--priority: invalid priority '" +
+                                       printable(value) +
+                                       "': use a whole number from 0 "
+                                       "(first) to 9");
+        }
+        check_value("--priority", validate_priority(number));
+        out = number;
+    };
+    return add_parsed_option(cmd, "--priority", parse,
+                             "deliver before messages of a higher number: "
+                             "0 (first) to 9; standard queues only "
+                             "[default: 4]")
+        ->type_name("N");
+}
+
 CLI::Option* add_format_option(CLI::App& cmd, bool& json) {
     auto parse = [&json](const std::string& value) {
         if (value != "text" && value != "json") {
-            throw CLI::ValidationError("--format: unknown format '" + value +
+            throw CLI::ValidationError("--format: unknown format '" +
+                                       printable(value) +
                                        "': use text or json");
         }
         json = value == "json";

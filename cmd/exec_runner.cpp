@@ -3,7 +3,9 @@
 #include "cmd/exec_runner.h"
 
 #include "cmd/exit_codes.h"
+#include "cmd/receipt_ops.h"
 #include "cmd/signals.h"
+#include "common/message_fields.h"
 
 #include <cerrno>
 #include <csignal>
@@ -44,7 +46,23 @@ private:
     int fd_;
 };
 
-// The environment of the command: dmq's own, plus the message's.
+// Variables dmq sets for the command, which therefore never come from
+// dmq's own environment: a DMQ_ATTR_ of dmq's caller must not pass for an
+// attribute of the message.
+bool is_message_variable(std::string_view entry) {
+    for (std::string_view name :
+         {"DMQ_QUEUE=", "DMQ_MESSAGE_ID=", "DMQ_RECEIPT=", "DMQ_RECEIVE_COUNT=",
+          "DMQ_GROUP=", "DMQ_ATTR_"}) {
+        if (entry.rfind(name, 0) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// The environment of the command: dmq's own, plus the message's. An
+// attribute whose key is not a variable name (stored before keys had to
+// be) or whose value holds a NUL cannot be passed, and is left out.
 std::vector<std::string> command_environment(const exec_job& job,
                                              const message_record& m) {
     std::vector<std::string> env = {
@@ -53,13 +71,18 @@ std::vector<std::string> command_environment(const exec_job& job,
         "DMQ_RECEIPT=" + m.receipt.value_or(""),
         "DMQ_RECEIVE_COUNT=" + std::to_string(m.receive_count),
     };
+    if (m.group) {
+        env.push_back("DMQ_GROUP=" + *m.group);
+    }
+    for (const auto& [key, value] : m.attributes) {
+        if (validate_attribute_key(key) &&
+            value.find('\0') == std::string::npos) {
+            env.push_back("DMQ_ATTR_" + key + "=" + value);
+        }
+    }
     for (char** e = environ; *e; ++e) {
-        std::string_view entry(*e);
-        if (entry.rfind("DMQ_QUEUE=", 0) != 0 &&
-            entry.rfind("DMQ_MESSAGE_ID=", 0) != 0 &&
-            entry.rfind("DMQ_RECEIPT=", 0) != 0 &&
-            entry.rfind("DMQ_RECEIVE_COUNT=", 0) != 0) {
-            env.emplace_back(entry);
+        if (!is_message_variable(*e)) {
+            env.emplace_back(*e);
         }
     }
     return env;
@@ -224,19 +247,13 @@ void command_watch::extend_if_due() {
         return;
     }
     next_extend_ = steady_clock::now() + extend_every();
-    call_options options;
-    options.interruptible = false;
-    auto reply = client_.call(
-        "extend",
-        {{"queue", job_.queue},
-         {"receipt", message_.receipt.value_or("")},
-         {"visibility_ms", static_cast<std::int64_t>(job_.visibility.count())}},
-        {}, options);
-    if (!reply) {
+    status extended = extend_receipts(
+        client_, job_.queue, {message_.receipt.value_or("")}, job_.visibility);
+    if (!extended) {
         // Keep the command running: its work may still succeed, and an
         // ack after that fails visibly if the message went elsewhere.
         warn("cannot extend message '" + message_.id +
-             "' while its command runs: " + reply.error().message());
+             "' while its command runs: " + extended.message());
         extending_ = false;
     }
 }

@@ -1,9 +1,10 @@
 // Runs the command given to `dmq receive --exec` for one message: through
 // /bin/sh -c, with the body on its stdin and DMQ_QUEUE, DMQ_MESSAGE_ID,
-// DMQ_RECEIPT and DMQ_RECEIVE_COUNT in its environment. While it runs,
-// the message is kept invisible to other consumers by an `extend` every
-// third of its visibility timeout, so a slow command does not see its
-// message handed to someone else.
+// DMQ_RECEIPT, DMQ_RECEIVE_COUNT, DMQ_GROUP (when the message has a
+// group) and one DMQ_ATTR_<KEY> per attribute in its environment. While
+// it runs, the message is kept invisible to other consumers by an
+// `extend` every third of its visibility timeout, so a slow command does
+// not see its message handed to someone else.
 //
 // The command runs in a process group of its own, so a signal to dmq
 // (such as the terminal's SIGINT) does not reach it: the first signal

@@ -62,9 +62,9 @@ std::string_view exit_status_help() {
            "  3    agent unreachable or shutting down: nothing was applied;\n"
            "       or sent but no reply in time: outcome unknown (the error\n"
            "       says so; a send retried then may store its messages twice)\n"
-           "  4    queue not found\n"
+           "  4    queue not found (for show: or message not found)\n"
            "  5    refused by the agent (bad request, too large, exists,\n"
-           "       not empty, stale or invalid receipt)\n"
+           "       not empty, in use, stale or invalid receipt)\n"
            "  6    internal error in the agent, or a malformed reply\n"
            "  7    a --exec command failed for at least one message\n"
            "  130  interrupted by SIGINT; 143 by SIGTERM";
@@ -85,6 +85,10 @@ int usage_error(std::string_view message) {
 
 void warn(std::string_view message) {
     print_line("warning: ", message);
+}
+
+void note(std::string_view message) {
+    print_line("note: ", message);
 }
 
 }  // namespace dmq::cli

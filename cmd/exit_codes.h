@@ -17,7 +17,7 @@ constexpr int kExitNothingReceived = 1;  // receive or peek found no message
 constexpr int kExitUsage = 2;            // bad arguments, before any network
 constexpr int kExitUnreachable = 3;      // no agent answered, or all stopping
                                          // (or no reply: outcome unknown)
-constexpr int kExitNotFound = 4;         // no such queue
+constexpr int kExitNotFound = 4;         // no such queue (or message)
 constexpr int kExitRefused = 5;          // the agent refused the request
 constexpr int kExitInternal = 6;         // agent failure or malformed reply
 constexpr int kExitCommandFailed = 7;    // a --exec command failed
@@ -45,5 +45,9 @@ int usage_error(std::string_view message);
 
 // Prints "dmq: warning: <message>".
 void warn(std::string_view message);
+
+// Prints "dmq: note: <message>": something the user may want to know
+// about a command that succeeded (a send stored nothing for a duplicate).
+void note(std::string_view message);
 
 }  // namespace dmq::cli

@@ -15,11 +15,6 @@ namespace dmq::cli {
 // No queue takes a body larger than this, whatever its max_size.
 constexpr std::uint64_t kMaxBodyBytes = 16 << 20;
 
-// A message carries at most this many attributes, of at most this many
-// bytes (keys and values) in all.
-constexpr std::size_t kMaxAttributes = 64;
-constexpr std::size_t kMaxAttributeBytes = 16 << 10;
-
 // The longest long poll an agent accepts.
 constexpr millis kMaxWait{20'000};
 
@@ -39,6 +34,8 @@ struct size_range {
 
 // A message's or a queue's delay (send, release, queue create/update).
 constexpr duration_range kDelayRange{millis(0), millis(15 * 60'000)};
+// A release's delay, which may be as long as a visibility timeout.
+constexpr duration_range kReleaseDelayRange{millis(0), millis(12 * 3'600'000)};
 // A visibility timeout (receive, extend, queue create/update).
 constexpr duration_range kVisibilityRange{millis(0), millis(12 * 3'600'000)};
 // A queue's retention: 1s to 36500d.
@@ -48,10 +45,17 @@ constexpr duration_range kWaitRange{millis(0), kMaxWait};
 // The client's own --timeout: anything but 0, which would fail every
 // request before it is sent.
 constexpr duration_range kTimeoutRange{millis(1), millis(kMaxDurationMs)};
+// How long a queue remembers dedup ids: 1s to 7d.
+constexpr duration_range kDedupWindowRange{millis(1000),
+                                           millis(7 * 24 * 3'600'000LL)};
 // Any other duration.
 constexpr duration_range kAnyDuration{millis(0), millis(kMaxDurationMs)};
 // A queue's max_size.
 constexpr size_range kMaxSizeRange{1, kMaxBodyBytes};
+
+// How many deliveries without an ack send a message to its queue's
+// dead-letter queue.
+constexpr std::int64_t kMaxMaxReceives = 1000;
 
 // The most messages one receive or peek may ask for.
 constexpr std::int64_t kMaxReceive = proto::kMaxBatchMessages;
@@ -62,5 +66,15 @@ constexpr std::int64_t kMaxReceive = proto::kMaxBatchMessages;
 constexpr std::size_t kSendBatchMessages = 1000;
 constexpr std::size_t kSendBatchBodyBytes = 4 << 20;
 constexpr std::size_t kSendBatchEnvelopeBytes = 2 << 20;
+
+// The most receipts the CLI puts in one ack, release or extend.
+constexpr std::size_t kReceiptBatch = proto::kMaxBatchMessages;
+
+// `queue redrive`: the most messages one request moves (the agent takes
+// up to 10000; smaller requests keep each under a second or so), the
+// highest --rate and the highest --max.
+constexpr std::int64_t kRedriveBatch = 1000;
+constexpr std::int64_t kMaxRedriveRate = 100'000;
+constexpr std::int64_t kMaxRedriveTotal = 1'000'000'000;
 
 }  // namespace dmq::cli

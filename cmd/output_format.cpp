@@ -52,6 +52,40 @@ void append_escaped_char(std::string& out, unsigned char c) {
     out += static_cast<char>(c);
 }
 
+std::string message_json(const message_record& message) {
+    json_object object;
+    object.add("id", message.id);
+    if (message.receipt) {
+        object.add("receipt", *message.receipt);
+    }
+    object.add("receive_count", message.receive_count);
+    object.add("sent_at", format_timestamp(message.sent_at_ms));
+    if (message.priority) {
+        object.add("priority", *message.priority);
+    }
+    if (message.group) {
+        object.add("group", *message.group);
+    }
+    if (message.dedup_id) {
+        object.add("dedup_id", *message.dedup_id);
+    }
+    if (message.source_queue) {
+        object.add("source_queue", *message.source_queue);
+    }
+    if (message.redrive_count) {
+        object.add("redrive_count", *message.redrive_count);
+    }
+    object.add_raw("attributes", attributes_json(message.attributes));
+    if (is_valid_utf8(message.body)) {
+        object.add("body", message.body);
+    } else {
+        object.add("body_base64", base64_encode(message.body));
+    }
+    return object.str();
+}
+
+}  // namespace
+
 std::string attributes_json(
     const std::vector<std::pair<std::string, std::string>>& attributes) {
     std::string out = "{";
@@ -66,25 +100,6 @@ std::string attributes_json(
     out += '}';
     return out;
 }
-
-std::string message_json(const message_record& message) {
-    json_object object;
-    object.add("id", message.id);
-    if (message.receipt) {
-        object.add("receipt", *message.receipt);
-    }
-    object.add("receive_count", message.receive_count);
-    object.add("sent_at", format_timestamp(message.sent_at_ms));
-    object.add_raw("attributes", attributes_json(message.attributes));
-    if (is_valid_utf8(message.body)) {
-        object.add("body", message.body);
-    } else {
-        object.add("body_base64", base64_encode(message.body));
-    }
-    return object.str();
-}
-
-}  // namespace
 
 std::string format_message(const message_record& message, output_mode mode) {
     switch (mode) {

@@ -27,12 +27,23 @@ struct message_record {
     std::optional<std::string> receipt;  // absent for peek
     std::int64_t receive_count = 0;
     std::int64_t sent_at_ms = 0;
+    // Absent when the agent did not send them (the fields below, when
+    // the message has none).
+    std::optional<std::int64_t> priority;
+    std::optional<std::string> group;         // FIFO queues
+    std::optional<std::string> dedup_id;      // given by the sender
+    std::optional<std::string> source_queue;  // where it was dead-lettered
+    std::optional<std::int64_t> redrive_count;
     std::vector<std::pair<std::string, std::string>> attributes;
     std::string body;
 };
 
 // The bytes to write for one message in the given mode.
 std::string format_message(const message_record& message, output_mode mode);
+
+// The attributes as one JSON object: {"kind":"resize"}.
+std::string attributes_json(
+    const std::vector<std::pair<std::string, std::string>>& attributes);
 
 // Standard base64 (RFC 4648, with padding).
 std::string base64_encode(std::string_view bytes);

@@ -71,6 +71,27 @@ std::optional<std::string> reply_reader::optional_string(std::string_view key) {
     return *v->as_string();
 }
 
+bool reply_reader::boolean(std::string_view key) {
+    const proto::value* v = find(key);
+    if (!v || !v->as_bool()) {
+        note(key, "a bool");
+        return false;
+    }
+    return *v->as_bool();
+}
+
+bool reply_reader::boolean_or_false(std::string_view key) {
+    const proto::value* v = find(key);
+    if (!v) {
+        return false;
+    }
+    if (!v->as_bool()) {
+        note(key, "a bool");
+        return false;
+    }
+    return *v->as_bool();
+}
+
 const proto::value_list& reply_reader::list(std::string_view key) {
     const proto::value* v = find(key);
     if (!v || !v->as_list()) {
@@ -107,6 +128,31 @@ status read_attributes(const proto::value_map& map,
     return status::ok();
 }
 
+result<message_record> read_message_map(const proto::value& entry) {
+    if (!entry.as_map()) {
+        return malformed("a message entry is not a map");
+    }
+    reply_reader r(*entry.as_map());
+    message_record m;
+    m.id = r.string("id");
+    m.receipt = r.optional_string("receipt");
+    m.receive_count = r.integer("receive_count");
+    m.sent_at_ms = r.integer("sent_at");
+    m.priority = r.optional_integer("priority");
+    m.group = r.optional_string("group");
+    m.dedup_id = r.optional_string("dedup_id");
+    m.source_queue = r.optional_string("source_queue");
+    m.redrive_count = r.optional_integer("redrive_count");
+    status attributes = read_attributes(r.map("attributes"), m.attributes);
+    if (!r.error()) {
+        return r.error();
+    }
+    if (!attributes) {
+        return attributes;
+    }
+    return m;
+}
+
 result<std::vector<message_record>> read_messages(const proto::reply& reply) {
     reply_reader top(reply.fields);
     const proto::value_list& entries = top.list("messages");
@@ -121,25 +167,12 @@ result<std::vector<message_record>> read_messages(const proto::reply& reply) {
     std::vector<message_record> messages;
     messages.reserve(entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
-        if (!entries[i].as_map()) {
-            return malformed("a message entry is not a map");
+        auto m = read_message_map(entries[i]);
+        if (!m) {
+            return m.error();
         }
-        reply_reader entry(*entries[i].as_map());
-        message_record m;
-        m.id = entry.string("id");
-        m.receipt = entry.optional_string("receipt");
-        m.receive_count = entry.integer("receive_count");
-        m.sent_at_ms = entry.integer("sent_at");
-        status attributes =
-            read_attributes(entry.map("attributes"), m.attributes);
-        if (!entry.error()) {
-            return entry.error();
-        }
-        if (!attributes) {
-            return attributes;
-        }
-        m.body = reply.bodies[i];
-        messages.push_back(std::move(m));
+        m->body = reply.bodies[i];
+        messages.push_back(std::move(*m));
     }
     return messages;
 }

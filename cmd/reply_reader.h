@@ -22,12 +22,18 @@ class reply_reader {
 public:
     explicit reply_reader(const proto::value_map& map) : map_(map) {}
 
+    // True when `key` is present and not nil.
+    bool has(std::string_view key) const { return find(key) != nullptr; }
+
     std::int64_t integer(std::string_view key);
     // Absent or nil is a valid answer here (oldest_age_ms of an empty
     // queue, say).
     std::optional<std::int64_t> optional_integer(std::string_view key);
     std::string string(std::string_view key);
     std::optional<std::string> optional_string(std::string_view key);
+    bool boolean(std::string_view key);
+    // Absent or nil reads as false.
+    bool boolean_or_false(std::string_view key);
     const proto::value_list& list(std::string_view key);
     // Absent or nil reads as an empty map.
     const proto::value_map& map(std::string_view key);
@@ -47,8 +53,13 @@ private:
 // then fails) when `entry` is not one.
 const proto::value_map& map_or_empty(const proto::value& entry);
 
-// The messages of a receive or peek reply, each with its body frame.
+// The messages of a receive or peek reply (or of a push), each with its
+// body frame.
 result<std::vector<message_record>> read_messages(const proto::reply& reply);
+
+// One message map (an entry of `messages`, or show's `message`) without
+// its body.
+result<message_record> read_message_map(const proto::value& entry);
 
 // The attributes map of a message as ordered pairs; non-string values
 // make the reply malformed.

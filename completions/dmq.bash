@@ -6,23 +6,29 @@
 
 # Commands under each group, by the command path typed so far.
 declare -gA _dmq_commands=(
-    [dmq]="queue send receive peek ack release extend health stats"
-    [dmq queue]="create list info update delete purge"
+    [dmq]="queue send receive peek show ack release extend health stats"
+    [dmq queue]="create list info update delete purge redrive"
 )
 
 # Options of each command, global ones apart.
 declare -gA _dmq_options=(
     [dmq queue]=""
-    [dmq queue create]="--visibility --retention --max-size --delay"
+    [dmq queue create]="--fifo --visibility --retention --max-size --delay
+        --dlq --max-receives --dedup-window --content-dedup"
     [dmq queue list]="-l --long --format"
     [dmq queue info]="--format"
-    [dmq queue update]="--visibility --retention --max-size --delay"
+    [dmq queue update]="--visibility --retention --max-size --delay --dlq
+        --no-dlq --max-receives --dedup-window --content-dedup
+        --no-content-dedup"
     [dmq queue delete]="-f --force"
     [dmq queue purge]=""
-    [dmq send]="-l --lines -0 --null --delay --attr -q --quiet"
+    [dmq queue redrive]="--to -n --max --rate --format"
+    [dmq send]="-l --lines -0 --null --delay --attr --group --dedup-id
+        --priority -q --quiet --format"
     [dmq receive]="-n --max --wait --visibility -0 --null --raw --format
         -d --delete --exec -f --follow"
     [dmq peek]="-n --max -0 --null --raw --format"
+    [dmq show]="--format"
     [dmq ack]=""
     [dmq release]="--delay"
     [dmq extend]="--visibility"
@@ -34,12 +40,13 @@ _dmq_global_options="--agents --timeout -h --help --version"
 
 # Options that take a value, so the word after them is not an argument.
 _dmq_value_options=" --agents --timeout --visibility --retention --max-size
-    --delay --attr --format -n --max --wait --exec "
+    --delay --attr --format -n --max --wait --exec --dlq --max-receives
+    --dedup-window --to --rate --group --dedup-id --priority "
 
 # Commands whose first argument is a queue name.
 _dmq_queue_commands=" dmq queue create dmq queue info dmq queue update
-    dmq queue delete dmq queue purge dmq send dmq receive dmq peek dmq ack
-    dmq release dmq extend dmq stats "
+    dmq queue delete dmq queue purge dmq queue redrive dmq send dmq receive
+    dmq peek dmq show dmq ack dmq release dmq extend dmq stats "
 
 _dmq_queue_names() {
     # Talk to the same agents as the command being typed, but never wait
@@ -82,8 +89,18 @@ _dmq() {
         COMPREPLY=($(compgen -c -- "$cur"))
         return
         ;;
+    --priority)
+        COMPREPLY=($(compgen -W "0 1 2 3 4 5 6 7 8 9" -- "$cur"))
+        return
+        ;;
+    --dlq | --to)
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -W "$(_dmq_queue_names)" -- "$cur"))
+        return
+        ;;
     --agents | --timeout | --visibility | --retention | --max-size | \
-        --delay | --attr | -n | --max | --wait)
+        --delay | --attr | -n | --max | --wait | --max-receives | \
+        --dedup-window | --rate | --group | --dedup-id)
         return
         ;;
     esac

@@ -19,15 +19,19 @@ function __dmq_state
         end
         switch $token
             case --agents --timeout --visibility --retention --max-size \
-                --delay --attr --format -n --max --wait --exec
+                --delay --attr --format -n --max --wait --exec --dlq \
+                --max-receives --dedup-window --to --rate --group \
+                --dedup-id --priority
                 set skip 1
             case '-*'
             case '*'
                 if test $args = 0; and test -z "$path"; and contains -- $token \
-                        queue send receive peek ack release extend health stats
+                        queue send receive peek show ack release extend \
+                        health stats
                     set path $token
                 else if test $args = 0; and test "$path" = queue; and \
-                        contains -- $token create list info update delete purge
+                        contains -- $token create list info update delete \
+                        purge redrive
                     set path queue $token
                 else
                     set args (math $args + 1)
@@ -49,7 +53,8 @@ function __dmq_wants_queue
     set -l state (__dmq_state)
     test "$state[2]" = 0; or return 1
     contains -- "$state[1]" 'queue info' 'queue update' 'queue delete' \
-        'queue purge' send receive peek ack release extend stats
+        'queue purge' 'queue redrive' send receive peek show ack release \
+        extend stats
 end
 
 function __dmq_queue_names
@@ -78,12 +83,14 @@ complete -c dmq -n '__dmq_using ""' -a receive \
     -d 'receive messages, print or hand them to a command'
 complete -c dmq -n '__dmq_using ""' -a peek \
     -d 'show messages without receiving them'
+complete -c dmq -n '__dmq_using ""' -a show \
+    -d "show one message's state and fields by its id"
 complete -c dmq -n '__dmq_using ""' -a ack \
     -d 'delete received messages by receipt'
 complete -c dmq -n '__dmq_using ""' -a release \
-    -d 'make a received message visible again'
+    -d 'make received messages visible again'
 complete -c dmq -n '__dmq_using ""' -a extend \
-    -d 'keep a received message invisible for longer'
+    -d 'keep received messages invisible for longer'
 complete -c dmq -n '__dmq_using ""' -a health \
     -d 'check that every agent answers'
 complete -c dmq -n '__dmq_using ""' -a stats \
@@ -98,6 +105,8 @@ complete -c dmq -n '__dmq_using queue' -a update \
 complete -c dmq -n '__dmq_using queue' -a delete -d 'delete a queue'
 complete -c dmq -n '__dmq_using queue' -a purge \
     -d 'delete every message of a queue'
+complete -c dmq -n '__dmq_using queue' -a redrive \
+    -d 'move messages out of a dead-letter queue'
 
 # Queue names.
 complete -c dmq -n __dmq_wants_queue -a '(__dmq_queue_names)' -d queue
@@ -112,7 +121,29 @@ for cmd in 'queue create' 'queue update'
         -d 'refuse bodies larger than BYTES'
     complete -c dmq -n "__dmq_using $cmd" -l delay -r \
         -d 'keep each new message invisible for DUR'
+    complete -c dmq -n "__dmq_using $cmd" -l dlq -x \
+        -a '(__dmq_queue_names)' -d 'dead-letter queue'
+    complete -c dmq -n "__dmq_using $cmd" -l max-receives -r \
+        -d 'deliveries before the dead-letter queue'
+    complete -c dmq -n "__dmq_using $cmd" -l dedup-window -r \
+        -d 'remember dedup ids for DUR'
+    complete -c dmq -n "__dmq_using $cmd" -l content-dedup \
+        -d 'dedup FIFO messages by their body'
 end
+complete -c dmq -n '__dmq_using queue create' -l fifo \
+    -d 'make a FIFO queue'
+complete -c dmq -n '__dmq_using queue update' -l no-dlq \
+    -d 'remove the dead-letter queue'
+complete -c dmq -n '__dmq_using queue update' -l no-content-dedup \
+    -d 'stop deduping by body'
+
+# queue redrive.
+complete -c dmq -n '__dmq_using queue redrive' -l to -x \
+    -a '(__dmq_queue_names)' -d 'move every message to QUEUE'
+complete -c dmq -n '__dmq_using queue redrive' -s n -l max -r \
+    -d 'stop after moving N messages'
+complete -c dmq -n '__dmq_using queue redrive' -l rate -r \
+    -d 'move at most PER_SECOND messages a second'
 
 # queue list, info and delete.
 complete -c dmq -n '__dmq_using queue list' -s l -l long \
@@ -121,7 +152,8 @@ complete -c dmq -n '__dmq_using queue delete' -s f -l force \
     -d 'delete even if it holds messages'
 
 # --format, wherever it is taken.
-for cmd in 'queue list' 'queue info' receive peek health stats
+for cmd in 'queue list' 'queue info' 'queue redrive' send receive peek \
+    show health stats
     complete -c dmq -n "__dmq_using $cmd" -l format -x -a 'text json' \
         -d 'output format'
 end
@@ -135,6 +167,12 @@ complete -c dmq -n '__dmq_using send' -l delay -r \
     -d 'keep the messages invisible for DUR'
 complete -c dmq -n '__dmq_using send' -l attr -r \
     -d 'add attribute KEY=VALUE to every message'
+complete -c dmq -n '__dmq_using send' -l group -r \
+    -d 'FIFO queues: the message group'
+complete -c dmq -n '__dmq_using send' -l dedup-id -r \
+    -d 'store no repeat of ID'
+complete -c dmq -n '__dmq_using send' -l priority -x \
+    -a '0 1 2 3 4 5 6 7 8 9' -d '0 (first) to 9'
 complete -c dmq -n '__dmq_using send' -s q -l quiet \
     -d 'do not print the message ids'
 
@@ -161,6 +199,6 @@ complete -c dmq -n '__dmq_using receive' -s f -l follow \
 
 # release and extend.
 complete -c dmq -n '__dmq_using release' -l delay -r \
-    -d 'make it visible only after DUR'
+    -d 'make them visible only after DUR'
 complete -c dmq -n '__dmq_using extend' -l visibility -r \
-    -d 'keep it invisible for DUR from now'
+    -d 'keep them invisible for DUR from now'

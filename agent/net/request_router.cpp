@@ -682,7 +682,7 @@ routed request_router::peek(const proto::request& req, std::int64_t now) {
 
 routed request_router::show(const proto::request& req, std::int64_t now) {
     auto name = queue_arg(req);
-    auto id = fields(req.args).string("id");
+    auto id = fields(req.args).string("message_id");
     if (!name || !id) {
         return failure(req, !name ? name.error() : id.error());
     }

@@ -1,5 +1,7 @@
 // dmq ack, release and extend: acting on messages received earlier, by
-// the receipt that `dmq receive --format json` printed.
+// the receipts that `dmq receive --format json` printed. Each sends all
+// its receipts in one request; every refused receipt gets its own error
+// line, and any refusal makes the exit status non-zero.
 
 #include "cmd/cli_options.h"
 #include "cmd/commands/commands.h"
@@ -16,7 +18,9 @@ command_runner setup_ack(CLI::App& cmd) {
     };
     auto o = std::make_shared<options>();
     add_queue_argument(cmd, o->queue);
-    cmd.add_option("RECEIPT", o->receipts, "receipts of the messages to delete")
+    cmd.add_option("RECEIPT", o->receipts,
+                   "receipts of the messages to delete, all sent in one "
+                   "request")
         ->required();
     return [o](command_context& ctx) {
         status acked = ack_receipts(ctx.client(), o->queue, o->receipts);
@@ -27,19 +31,21 @@ command_runner setup_ack(CLI::App& cmd) {
 command_runner setup_release(CLI::App& cmd) {
     struct options {
         std::string queue;
-        std::string receipt;
+        std::vector<std::string> receipts;
         std::optional<millis> delay;
     };
     auto o = std::make_shared<options>();
     add_queue_argument(cmd, o->queue);
-    cmd.add_option("RECEIPT", o->receipt, "receipt of the message")->required();
+    cmd.add_option("RECEIPT", o->receipts,
+                   "receipts of the messages, all sent in one request")
+        ->required();
     add_duration_option(cmd, "--delay", o->delay,
-                        "make it visible only after DUR (at most 15m) "
+                        "make them visible only after DUR (at most 12h) "
                         "[default: 0s]",
-                        kDelayRange);
+                        kReleaseDelayRange);
     return [o](command_context& ctx) {
-        status released = release_receipt(ctx.client(), o->queue, o->receipt,
-                                          o->delay.value_or(millis(0)));
+        status released = release_receipts(ctx.client(), o->queue, o->receipts,
+                                           o->delay.value_or(millis(0)));
         return released ? kExitOk : fail(released);
     };
 }
@@ -47,24 +53,23 @@ command_runner setup_release(CLI::App& cmd) {
 command_runner setup_extend(CLI::App& cmd) {
     struct options {
         std::string queue;
-        std::string receipt;
+        std::vector<std::string> receipts;
         std::optional<millis> visibility;
     };
     auto o = std::make_shared<options>();
     add_queue_argument(cmd, o->queue);
-    cmd.add_option("RECEIPT", o->receipt, "receipt of the message")->required();
+    cmd.add_option("RECEIPT", o->receipts,
+                   "receipts of the messages, all sent in one request")
+        ->required();
     add_duration_option(cmd, "--visibility", o->visibility,
-                        "keep the message invisible for DUR from now (at "
+                        "keep the messages invisible for DUR from now (at "
                         "most 12h)",
                         kVisibilityRange)
         ->required();
     return [o](command_context& ctx) {
-        auto reply = ctx.client().call(
-            "extend", {{"queue", o->queue},
-                       {"receipt", o->receipt},
-                       {"visibility_ms",
-                        static_cast<std::int64_t>(o->visibility->count())}});
-        return reply ? kExitOk : fail(reply.error());
+        status extended = extend_receipts(ctx.client(), o->queue, o->receipts,
+                                          *o->visibility);
+        return extended ? kExitOk : fail(extended);
     };
 }
 

@@ -1,6 +1,8 @@
 // dmq send: messages from the BODY argument or from stdin (whole, one per
 // line, or NUL-delimited), sent in batches as the input arrives, with one
-// message id printed per line after each batch.
+// message id printed per line after each batch. A message the agent did
+// not store as a repeat of a dedup id prints the first message's id, and
+// a note on stderr says so.
 
 #include "cmd/cli_options.h"
 #include "cmd/commands/commands.h"
@@ -8,7 +10,9 @@
 #include "cmd/input_splitter.h"
 #include "cmd/limits.h"
 #include "cmd/output_sink.h"
+#include "cmd/output_format.h"
 #include "cmd/reply_reader.h"
+#include "common/message_fields.h"
 
 #include <unistd.h>
 
@@ -23,8 +27,12 @@ struct send_options {
     bool lines = false;
     bool null = false;
     bool quiet = false;
+    bool json = false;
     std::optional<millis> delay;
     std::vector<std::pair<std::string, std::string>> attributes;
+    std::optional<std::string> group;
+    std::optional<std::string> dedup_id;
+    std::optional<std::int64_t> priority;
 };
 
 status too_large(std::optional<std::uint64_t> size) {
@@ -79,8 +87,22 @@ private:
             }
             meta["attributes"] = std::move(attributes);
         }
+        if (o.group) {
+            meta["group"] = *o.group;
+        }
+        if (o.dedup_id) {
+            meta["dedup_id"] = *o.dedup_id;
+        }
+        if (o.priority) {
+            meta["priority"] = *o.priority;
+        }
         return meta;
     }
+
+    result<std::vector<bool>> read_duplicates(reply_reader& r,
+                                              std::size_t count) const;
+    status print_ids(const proto::value_list& ids,
+                     const std::vector<bool>& duplicates);
 
     const send_options& options_;
     agent_client& client_;
@@ -88,6 +110,7 @@ private:
     std::size_t meta_bytes_ = 0;
     std::vector<std::string> bodies_;
     std::size_t body_bytes_ = 0;
+    std::size_t sent_before_ = 0;  // messages of earlier batches
 };
 
 status send_batch::flush() {
@@ -108,18 +131,78 @@ status send_batch::flush() {
 
     reply_reader r(reply->fields);
     const proto::value_list& ids = r.list("ids");
-    std::string text;
+    auto duplicates = read_duplicates(r, count);
     for (const auto& id : ids) {
-        text += id.as_string() ? *id.as_string() + "\n" : "";
+        if (!id.as_string()) {
+            return status(errc::internal,
+                          "malformed reply from the agent: an id is not a "
+                          "string");
+        }
     }
     if (!r.error()) {
         return r.error();
+    }
+    if (!duplicates) {
+        return duplicates.error();
     }
     if (ids.size() != count) {
         return status(
             errc::internal,
             "malformed reply from the agent: " + std::to_string(ids.size()) +
                 " ids for " + std::to_string(count) + " messages");
+    }
+    status printed = print_ids(ids, *duplicates);
+    sent_before_ += count;
+    return printed;
+}
+
+// `duplicates`, one bool per message; all false when the agent sent none.
+result<std::vector<bool>> send_batch::read_duplicates(reply_reader& r,
+                                                      std::size_t count) const {
+    std::vector<bool> duplicates(count, false);
+    if (!r.has("duplicates")) {
+        return duplicates;
+    }
+    const proto::value_list& list = r.list("duplicates");
+    if (list.size() != count) {
+        return status(
+            errc::internal,
+            "malformed reply from the agent: " + std::to_string(list.size()) +
+                " duplicate flags for " + std::to_string(count) + " messages");
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        if (!list[i].as_bool()) {
+            return status(errc::internal,
+                          "malformed reply from the agent: a duplicate flag "
+                          "is not a bool");
+        }
+        duplicates[i] = *list[i].as_bool();
+    }
+    return duplicates;
+}
+
+// One id per line (or one JSON object per line), and a note on stderr
+// for each message that was not stored as a duplicate.
+status send_batch::print_ids(const proto::value_list& ids,
+                             const std::vector<bool>& duplicates) {
+    std::string text;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        const std::string& id = *ids[i].as_string();
+        if (duplicates[i]) {
+            std::string why = options_.dedup_id
+                                  ? "dedup id '" + *options_.dedup_id + "'"
+                                  : "same body, by the queue's content dedup";
+            note("message " + std::to_string(sent_before_ + i + 1) +
+                 " was a duplicate of " + id + " (" + why +
+                 "); nothing stored");
+        }
+        if (options_.json) {
+            json_object o;
+            o.add("id", id).add_bool("duplicate", duplicates[i]);
+            text += o.str() + "\n";
+        } else {
+            text += id + "\n";
+        }
     }
     if (options_.quiet) {
         return status::ok();
@@ -216,7 +299,19 @@ command_runner setup_send(CLI::App& cmd) {
                         "[default: the queue's delay]",
                         kDelayRange);
     add_attribute_option(cmd, o->attributes);
-    cmd.add_flag("-q,--quiet", o->quiet, "do not print the message ids");
+    add_checked_text_option(cmd, "--group", o->group, validate_group,
+                            "FIFO queues: send the messages in group G, "
+                            "1 to 128 characters from A-Z a-z 0-9 . _ : -")
+        ->type_name("G");
+    add_checked_text_option(cmd, "--dedup-id", o->dedup_id, validate_dedup_id,
+                            "store no repeat of ID within the queue's dedup "
+                            "window; 1 to 128 printable ASCII characters, "
+                            "no spaces")
+        ->type_name("ID");
+    add_priority_option(cmd, o->priority);
+    auto* quiet =
+        cmd.add_flag("-q,--quiet", o->quiet, "do not print the message ids");
+    add_format_option(cmd, o->json)->excludes(quiet);
     return [o](command_context& ctx) { return run_send(*o, ctx); };
 }
 

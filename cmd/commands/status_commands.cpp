@@ -8,6 +8,8 @@
 #include "cmd/reply_reader.h"
 #include "cmd/table.h"
 
+#include <array>
+
 namespace dmq::cli {
 
 namespace {
@@ -50,14 +52,19 @@ std::string health_json(const agent_health& h) {
     return o.str();
 }
 
+// The counters of a stats entry, in the order they are shown.
+constexpr std::array kStatsCounters = {
+    "sent",      "received",      "acked",    "released",   "expired",
+    "purged",    "dead_lettered", "redriven", "duplicates", "visible",
+    "in_flight", "delayed",       "held"};
+
 std::string stats_json(reply_reader& q, const std::string& name) {
     json_object o;
     o.add("name", name);
-    for (const char* key :
-         {"sent", "received", "acked", "released", "expired", "purged",
-          "visible", "in_flight", "delayed", "bytes"}) {
+    for (const char* key : kStatsCounters) {
         o.add(key, q.integer(key));
     }
+    o.add("bytes", q.integer("bytes"));
     auto oldest = q.optional_integer("oldest_age_ms");
     oldest ? o.add("oldest_age_ms", *oldest) : o.add_null("oldest_age_ms");
     return o.str();
@@ -65,8 +72,7 @@ std::string stats_json(reply_reader& q, const std::string& name) {
 
 std::vector<std::string> stats_row(reply_reader& q, const std::string& name) {
     std::vector<std::string> row = {name};
-    for (const char* key : {"sent", "received", "acked", "released", "expired",
-                            "purged", "visible", "in_flight", "delayed"}) {
+    for (const char* key : kStatsCounters) {
         row.push_back(std::to_string(q.integer(key)));
     }
     auto oldest = q.optional_integer("oldest_age_ms");
@@ -138,9 +144,13 @@ command_runner setup_stats(CLI::App& cmd) {
                           {"RELEASED", true},
                           {"EXPIRED", true},
                           {"PURGED", true},
+                          {"DEAD_LETTERED", true},
+                          {"REDRIVEN", true},
+                          {"DUPLICATES", true},
                           {"VISIBLE", true},
                           {"IN_FLIGHT", true},
                           {"DELAYED", true},
+                          {"HELD", true},
                           {"OLDEST", true}});
         std::string lines;
         for (const auto& entry : r.list("queues")) {

@@ -4,6 +4,7 @@
 
 #include "cmd/agent_client.h"
 #include "cmd/signals.h"
+#include "tests/cmd/fake_agent.h"
 
 #include <catch2/catch.hpp>
 
@@ -19,130 +20,8 @@
 
 using namespace dmq;
 using namespace dmq::cli;
+using namespace dmq::cli::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-// A ROUTER socket on 127.0.0.1 that answers requests with `handler`
-// from its own thread. The handler returns the replies to send back to
-// the client: none leaves the request unanswered.
-class fake_agent {
-public:
-    using handler =
-        std::function<std::vector<proto::reply>(const proto::request&)>;
-
-    explicit fake_agent(handler h) : handler_(std::move(h)) {
-        std::promise<std::string> bound;
-        auto endpoint = bound.get_future();
-        thread_ = std::thread([this, &bound] { serve(bound); });
-        address_ = endpoint.get();
-    }
-
-    ~fake_agent() {
-        stop_ = true;
-        thread_.join();
-    }
-
-    std::string address() const { return address_; }
-
-    std::vector<proto::request> requests() {
-        std::lock_guard lock(mutex_);
-        return requests_;
-    }
-
-private:
-    void serve(std::promise<std::string>& bound) {
-        zmq::context_t context;
-        zmq::socket_t router(context, zmq::socket_type::router);
-        router.set(zmq::sockopt::linger, 0);
-        router.bind("tcp://127.0.0.1:*");
-        std::string endpoint = router.get(zmq::sockopt::last_endpoint);
-        bound.set_value(endpoint.substr(endpoint.find("//") + 2));
-
-        while (!stop_) {
-            zmq::pollitem_t item = {router.handle(), 0, ZMQ_POLLIN, 0};
-            zmq::poll(&item, 1, 20ms);
-            if (item.revents & ZMQ_POLLIN) {
-                handle_one(router);
-            }
-        }
-    }
-
-    void handle_one(zmq::socket_t& router) {
-        std::vector<std::string> frames;
-        zmq::message_t frame;
-        do {
-            (void)router.recv(frame);
-            frames.push_back(frame.to_string());
-        } while (frame.more());
-        std::string peer = frames.front();
-        frames.erase(frames.begin());
-
-        auto request = proto::decode_request(frames);
-        if (!request) {
-            return;
-        }
-        {
-            std::lock_guard lock(mutex_);
-            requests_.push_back(*request);
-        }
-        for (const auto& reply : handler_(*request)) {
-            auto out = proto::encode_reply(reply);
-            router.send(zmq::buffer(peer), zmq::send_flags::sndmore);
-            for (std::size_t i = 0; i < out.size(); ++i) {
-                router.send(zmq::buffer(out[i]), i + 1 < out.size()
-                                                     ? zmq::send_flags::sndmore
-                                                     : zmq::send_flags::none);
-            }
-        }
-    }
-
-    handler handler_;
-    std::thread thread_;
-    std::string address_;
-    std::atomic<bool> stop_{false};
-    std::mutex mutex_;
-    std::vector<proto::request> requests_;
-};
-
-proto::reply ok_reply(const proto::request& request,
-                      proto::value_map fields = {}) {
-    proto::reply r;
-    r.id = request.id;
-    r.fields = std::move(fields);
-    return r;
-}
-
-proto::reply error_reply(const proto::request& request, errc code,
-                         std::string message, proto::value_map fields = {}) {
-    proto::reply r = ok_reply(request, std::move(fields));
-    r.error = status(code, std::move(message));
-    return r;
-}
-
-std::vector<proto::reply> silent(const proto::request&) {
-    return {};
-}
-
-std::vector<proto::reply> answer_ok(const proto::request& r) {
-    return {ok_reply(r)};
-}
-
-agent_client client_for(const std::vector<std::string>& addresses,
-                        millis timeout) {
-    std::string list;
-    for (const auto& a : addresses) {
-        list += (list.empty() ? "" : ",") + a;
-    }
-    auto agents = parse_agent_list(list);
-    REQUIRE(agents.is_ok());
-    return agent_client(std::move(*agents), timeout);
-}
-
-// Nothing listens on port 1 of the loopback interface.
-constexpr const char* kClosedPort = "127.0.0.1:1";
-
-}  // namespace
 
 TEST_CASE("agent lists are HOST:PORT entries separated by commas", "[client]") {
     auto agents = parse_agent_list("127.0.0.1:7420, localhost:1,[::1]:99");
@@ -380,4 +259,32 @@ TEST_CASE(
 
     CHECK(interrupted_receive(agent, child,
                               [](auto& reply) { return reply.is_ok(); }) == 0);
+}
+
+TEST_CASE(
+    "connections closed while their agent is down leave the others "
+    "working",
+    "[client][net]") {
+    // Each closed connection was retrying, so ZeroMQ had monitor events
+    // for it; one sent to a monitor whose reader was gone would block
+    // ZeroMQ's I/O thread, and every later connection with it.
+    zmq::context_t context;
+    auto closed = parse_agent_list(kClosedPort);
+    REQUIRE(closed.is_ok());
+    for (int i = 0; i < 40; ++i) {
+        auto c = agent_connection::open(context, closed->front());
+        REQUIRE(c.is_ok());
+        std::this_thread::sleep_for(std::chrono::milliseconds(i % 8 * 15));
+    }
+
+    fake_agent agent(answer_ok);
+    auto live = parse_agent_list(agent.address());
+    REQUIRE(live.is_ok());
+    auto c = agent_connection::open(context, live->front());
+    REQUIRE(c.is_ok());
+    auto frames = proto::encode_request("ping-1", "ping", {});
+    REQUIRE((*c)->send(frames).is_ok());
+    auto deadline = steady_clock::now() + 2s;
+    auto out = (*c)->wait({"ping-1"}, deadline, deadline, false);
+    CHECK(out.how == agent_connection::end::reply);
 }

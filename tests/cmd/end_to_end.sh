@@ -4,7 +4,7 @@
 # real dmq binary, and checks outputs and exit statuses as a user or a
 # script would see them. Stops the agent (by its PID) and removes its data
 # when done; restarts it (same port and data) to test consumers that
-# outlive it. Takes about 30 seconds.
+# outlive it. Takes about 40 seconds.
 #
 # Usage: end_to_end.sh PATH/TO/dmq PATH/TO/dmq-agent
 
@@ -407,6 +407,165 @@ test_stats_and_errors() {
     has "command suggestion" "$err" "did you mean 'queue'\?"
 }
 
+# FIFO queues: one message per group at a time, the rest held behind it.
+test_fifo() {
+    expect 0 "fifo queue" dmq queue create fq --fifo
+    expect 5 "a FIFO send needs a group" dmq send fq nogroup
+    dmq send -q fq --group g1 a1
+    dmq send -q fq --group g1 a2
+    dmq send -q fq --group g2 b1
+    expect 0 "receive from a FIFO queue" dmq receive fq -n 10 --format json
+    same "one message per group" "$(wc -l <<<"$out")" 2
+    has "group in json" "$out" '"group":"g1"'
+    expect 0 "info of a FIFO queue" dmq queue info fq
+    has "fifo shown" "$out" "^fifo: yes$"
+    has "held counted" "$out" "^held: 1$"
+    expect 0 "queue list -l" dmq queue list -l
+    has "held column" "$out" "^fq +0 +2 +0 +1$"
+    expect 0 "purge the FIFO queue" dmq queue purge fq
+    dmq send -q fq --group g3 --attr kind=resize body
+    expect 0 "exec with group and attributes" dmq receive fq \
+        --exec 'echo "$DMQ_GROUP $DMQ_ATTR_kind"'
+    same "DMQ_GROUP and DMQ_ATTR_ set" "$out" "g3 resize"
+    dmq queue delete fq --force
+}
+
+# Dedup ids, by the sender's id or by content, and duplicates reported.
+test_dedup() {
+    dmq queue create dd
+    expect 0 "first send of a dedup id" dmq send dd first --dedup-id k1
+    local first=$out
+    expect 0 "repeat of a dedup id" dmq send dd again --dedup-id k1
+    same "a duplicate prints the first id" "$out" "$first"
+    same "duplicate noted" "$err" "dmq: note: message 1 was a duplicate of \
+$first (dedup id 'k1'); nothing stored"
+    expect 0 "duplicates in json" dmq send dd --format json --dedup-id k2 \
+        --lines $'x\ny'
+    has "first is new" "$(sed -n 1p <<<"$out")" '"duplicate":false'
+    has "second is a duplicate" "$(sed -n 2p <<<"$out")" '"duplicate":true'
+    expect 0 "stats count duplicates" dmq stats dd --format json
+    has "duplicates counter" "$out" '"duplicates":2'
+    expect 2 "content dedup needs a FIFO queue" dmq queue create cd \
+        --content-dedup
+    expect 0 "content dedup queue" dmq queue create cd --fifo \
+        --content-dedup --dedup-window 1m
+    dmq send -q cd --group g same
+    expect 0 "same body again" dmq send cd --group g same
+    has "content duplicate noted" "$err" "content dedup"
+    expect 0 "one stored" dmq queue info cd --format json
+    has "content dedup shown" "$out" \
+        '"dedup_window_ms":60000,"content_dedup":true'
+    has "the repeat was not stored" "$out" \
+        '"visible":1,"in_flight":0,"delayed":0,"held":0'
+    dmq queue delete cd --force
+    dmq queue delete dd --force
+}
+
+test_priority() {
+    dmq queue create prio
+    dmq send -q prio later --priority 9
+    dmq send -q prio first --priority 0
+    dmq send -q prio middle
+    expect 0 "receive by priority" dmq receive prio -n 3 --delete
+    same "lowest number first" "$out" $'first\nmiddle\nlater'
+    expect 2 "priority out of range" dmq send prio x --priority 10
+    dmq queue delete prio
+}
+
+# A message released once too often moves to the dead-letter queue;
+# redrive moves it back.
+test_dead_letters() {
+    dmq queue create dead
+    expect 2 "--max-receives needs --dlq" dmq queue create work \
+        --max-receives 1
+    expect 0 "queue with a dlq" dmq queue create work --dlq dead \
+        --max-receives 1
+    expect 0 "info shows the dlq" dmq queue info work
+    has "dlq" "$out" "^dlq: dead$"
+    has "max receives" "$out" "^max_receives: 1$"
+    local id receipt
+    id=$(dmq send work doomed)
+    receipt=$(dmq receive work --format json |
+        sed -E 's/.*"receipt":"([^"]+)".*/\1/')
+    expect 0 "release of the last allowed delivery" dmq release work \
+        "$receipt"
+    expect 0 "peek the dead-letter queue" dmq peek dead --format json
+    has "dead-lettered with its id" "$out" "\"id\":\"$id\""
+    has "source queue kept" "$out" '"source_queue":"work"'
+    expect 0 "stats count the move" dmq stats work --format json
+    has "dead_lettered counter" "$out" '"dead_lettered":1'
+    expect 5 "a dlq in use cannot be deleted" dmq queue delete dead --force
+
+    expect 0 "show a dead letter" dmq show dead "$id"
+    has "show state" "$out" "^state: visible$"
+    has "show source queue" "$out" "^source_queue: work$"
+    expect 4 "show of an unknown message" dmq show dead 000000000000000000000000
+
+    expect 0 "redrive" dmq queue redrive dead
+    same "redrive summary" "$out" "moved 1, skipped 0"
+    expect 0 "redriven message" dmq receive work --format json --delete
+    has "redrive counted" "$out" '"redrive_count":1'
+
+    dmq send -q dead orphan
+    expect 4 "redrive to a queue that does not exist" dmq queue redrive \
+        dead --to nosuch
+    expect 0 "redrive of a message with no source queue" dmq queue redrive dead
+    same "skipped summary" "$out" "moved 0, skipped 1"
+    has "why skipped" "$err" "^dmq: note: 1 message was skipped .*give --to"
+    expect 0 "redrive with --to" dmq queue redrive dead --to work \
+        --format json
+    same "redrive json" "$out" '{"moved":1,"skipped":0}'
+    expect 0 "no dlq" dmq queue update work --no-dlq
+    expect 0 "info without a dlq" dmq queue info work --format json
+    has "dlq null" "$out" '"dlq":null,"max_receives":null'
+    dmq queue delete work --force
+    dmq queue delete dead --force
+}
+
+# release, extend and ack of several receipts, each in one request.
+test_receipt_batches() {
+    dmq queue create rb
+    dmq send -q --lines rb $'a\nb\nc'
+    local receipts
+    receipts=$(dmq receive rb -n 3 --format json |
+        sed -E 's/.*"receipt":"([^"]+)".*/\1/')
+    # shellcheck disable=SC2086
+    expect 0 "extend three" dmq extend rb $receipts --visibility 1m
+    # shellcheck disable=SC2086
+    expect 0 "release three" dmq release rb $receipts
+    expect 0 "all visible again" dmq queue info rb --format json
+    has "three visible" "$out" '"visible":3'
+    receipts=$(dmq receive rb -n 3 --format json |
+        sed -E 's/.*"receipt":"([^"]+)".*/\1/')
+    # shellcheck disable=SC2086
+    expect 5 "ack with one bad receipt" dmq ack rb $receipts bogus
+    same "one error line for the bad one" "$(wc -l <<<"$err")" 1
+    expect 0 "the good ones were acked" dmq queue info rb --format json
+    has "none left" "$out" '"visible":0,"in_flight":0'
+    dmq queue delete rb
+}
+
+# receive --follow with push delivery: -n messages in hand at a time, all
+# delivered, none left in flight after a clean stop.
+test_follow_push() {
+    local pid
+    dmq queue create push
+    "$dmq_bin" receive push --follow -n 2 --delete >"$data/push.out" &
+    pid=$!
+    sleep 0.3
+    dmq send -q --lines push "$(seq 5)"
+    wait_for_line "$data/push.out" 5 && pass ||
+        fail "pushed messages did not all arrive"
+    kill -TERM "$pid"
+    wait "$pid"
+    same "push consumer exits 0 on SIGTERM" "$?" 0
+    same "every pushed message printed once" "$(cat "$data/push.out")" \
+        "$(seq 5)"
+    expect 0 "nothing left in flight" dmq queue info push --format json
+    has "all acked" "$out" '"visible":0,"in_flight":0'
+    dmq queue delete push
+}
+
 start_agent
 test_queues
 test_send_receive
@@ -419,6 +578,12 @@ test_signals
 test_exec_second_signal
 test_limits
 test_stats_and_errors
+test_fifo
+test_dedup
+test_priority
+test_dead_letters
+test_receipt_batches
+test_follow_push
 test_follow_restart
 test_printed_not_acked
 

@@ -21,8 +21,8 @@ TEST_CASE("a missing queue exits 4", "[exit]") {
 
 TEST_CASE("requests the agent refuses exit 5", "[exit]") {
     for (auto code : {"BAD_REQUEST", "TOO_LARGE", "QUEUE_EXISTS",
-                      "QUEUE_NOT_EMPTY", "STALE_RECEIPT", "INVALID_RECEIPT",
-                      "UNKNOWN_OP", "UNSUPPORTED_VERSION"}) {
+                      "QUEUE_NOT_EMPTY", "QUEUE_IN_USE", "STALE_RECEIPT",
+                      "INVALID_RECEIPT", "UNKNOWN_OP", "UNSUPPORTED_VERSION"}) {
         INFO(code);
         CHECK(for_wire(code) == 5);
     }

@@ -90,6 +90,27 @@ TEST_CASE("a message in json has every field and its body", "[json]") {
           "\"body\":\"hi \\\"you\\\"\"}\n");
 }
 
+TEST_CASE(
+    "a message's priority, group, dedup id and redrive history are in "
+    "its json when it has them",
+    "[json]") {
+    message_record m = sample("x");
+    m.priority = 0;
+    m.group = "user:7";
+    m.dedup_id = "order-42";
+    m.source_queue = "jobs";
+    m.redrive_count = 2;
+    CHECK(format_message(m, output_mode::json) ==
+          "{\"id\":\"9a3f10c20000000000000001\","
+          "\"receipt\":\"9a3f10c20000000000000001.0000002a\","
+          "\"receive_count\":2,"
+          "\"sent_at\":\"2023-11-14T22:13:20.123Z\","
+          "\"priority\":0,\"group\":\"user:7\",\"dedup_id\":\"order-42\","
+          "\"source_queue\":\"jobs\",\"redrive_count\":2,"
+          "\"attributes\":{\"kind\":\"resize\"},"
+          "\"body\":\"x\"}\n");
+}
+
 TEST_CASE("a body that is not UTF-8 goes out as body_base64", "[json]") {
     std::string out =
         format_message(sample("\xff\x00\x01"s), output_mode::json);
