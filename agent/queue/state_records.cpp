@@ -108,6 +108,18 @@ std::string encode_one(const purge_record& r) {
     return writer().put(r.below_seq).take();
 }
 
+// The fields both send formats start with.
+send_record read_send_head(reader& in) {
+    send_record r;
+    r.seq = in.get<std::uint64_t>();
+    r.sent_at = in.get<std::int64_t>();
+    r.visible_at = in.get<std::int64_t>();
+    r.expires_at = in.get<std::int64_t>();
+    r.request_id = in.bytes();
+    r.attributes = in.bytes();
+    return r;
+}
+
 }  // namespace
 
 record_type type_of(const state_record& rec) {
@@ -128,26 +140,14 @@ result<state_record> decode(const storage::record& rec) {
 
     switch (static_cast<record_type>(rec.type)) {
         case record_type::legacy_send: {
-            send_record r;
-            r.seq = in.get<std::uint64_t>();
-            r.sent_at = in.get<std::int64_t>();
-            r.visible_at = in.get<std::int64_t>();
-            r.expires_at = in.get<std::int64_t>();
-            r.request_id = in.bytes();
-            r.attributes = in.bytes();
+            send_record r = read_send_head(in);
             r.body = in.rest();
             complete = in.ok();
             out = std::move(r);
             break;
         }
         case record_type::send: {
-            send_record r;
-            r.seq = in.get<std::uint64_t>();
-            r.sent_at = in.get<std::int64_t>();
-            r.visible_at = in.get<std::int64_t>();
-            r.expires_at = in.get<std::int64_t>();
-            r.request_id = in.bytes();
-            r.attributes = in.bytes();
+            send_record r = read_send_head(in);
             r.priority = in.get<std::uint8_t>();
             r.group = in.bytes();
             r.dedup_id = in.bytes();

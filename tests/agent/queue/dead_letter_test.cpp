@@ -5,6 +5,7 @@
 
 #include "agent/queue/queue_engine.h"
 
+#include "tests/agent/queue/open_engine.h"
 #include "tests/agent/test_dir.h"
 
 #include <catch2/catch.hpp>
@@ -17,15 +18,6 @@ constexpr std::int64_t kT0 = 1'800'000'000'000;
 constexpr std::int64_t kVisibility = 1'000;
 // {"kind": "resize"} as msgpack.
 const std::string kAttributes = "\x81\xa4kind\xa6resize";
-
-std::unique_ptr<queue_engine> must_open(const std::filesystem::path& dir) {
-    recovery_summary summary;
-    auto engine = queue_engine::open({dir, 1 << 20}, dmq::test::test_logger(),
-                                     dmq::test::test_logger(), summary);
-    INFO((engine.is_ok() ? "" : engine.error().message()));
-    REQUIRE(engine.is_ok());
-    return std::move(*engine);
-}
 
 // Queue "q" with dead-letter queue "dlq", and one message sent at kT0.
 std::string must_set_up(queue_engine& e, std::int64_t max_receives) {
@@ -96,7 +88,7 @@ void check_dead_lettered(queue_engine& e, const std::string& id,
 TEST_CASE("max receives moves on the Nth failed delivery, not before or after",
           "[queue][dlq]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
 
     SECTION("three deliveries time out, then the sweep moves it") {
         std::string id = must_set_up(*e, 3);

@@ -4,6 +4,7 @@
 
 #include "agent/queue/queue_engine.h"
 
+#include "tests/agent/queue/open_engine.h"
 #include "tests/agent/test_dir.h"
 
 #include <catch2/catch.hpp>
@@ -13,15 +14,6 @@ using namespace dmq::queue;
 namespace {
 
 constexpr std::int64_t kT0 = 1'800'000'000'000;
-
-std::unique_ptr<queue_engine> must_open(const std::filesystem::path& dir) {
-    recovery_summary summary;
-    auto engine = queue_engine::open({dir, 1 << 20}, dmq::test::test_logger(),
-                                     dmq::test::test_logger(), summary);
-    INFO((engine.is_ok() ? "" : engine.error().message()));
-    REQUIRE(engine.is_ok());
-    return std::move(*engine);
-}
 
 sent_message must_send(queue_engine& e, const std::string& group,
                        const std::string& dedup_id, const std::string& body,
@@ -57,7 +49,7 @@ std::int64_t stored(queue_engine& e, std::int64_t now) {
 TEST_CASE("dedup window holds after the first message is deleted",
           "[queue][dedup]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     config_change c;
     c.fifo = true;
     c.dedup_window_ms = 5'000;
@@ -88,7 +80,7 @@ TEST_CASE("dedup window holds after the first message is deleted",
     REQUIRE(e->sweep(kT0 + 3'000).is_ok());
     REQUIRE(e->commit_batch().is_ok());
     e.reset();
-    e = must_open(dir.path());
+    e = dmq::test::must_open_engine(dir.path());
     sent_message restarted = must_send(*e, "g1", "K", "four", kT0 + 4'000);
     CHECK(restarted.duplicate);
     CHECK(restarted.id == first.id);

@@ -5,6 +5,7 @@
 
 #include "agent/queue/queue_engine.h"
 
+#include "tests/agent/queue/open_engine.h"
 #include "tests/agent/test_dir.h"
 
 #include <catch2/catch.hpp>
@@ -14,15 +15,6 @@ using namespace dmq::queue;
 namespace {
 
 constexpr std::int64_t kT0 = 1'800'000'000'000;
-
-std::unique_ptr<queue_engine> open_engine(const std::filesystem::path& dir) {
-    recovery_summary summary;
-    auto engine = queue_engine::open({dir, 1 << 20}, dmq::test::test_logger(),
-                                     dmq::test::test_logger(), summary);
-    INFO((engine.is_ok() ? "" : engine.error().message()));
-    REQUIRE(engine.is_ok());
-    return std::move(*engine);
-}
 
 void make_queues(queue_engine& e) {
     REQUIRE(e.create_queue("dead", {}, kT0).is_ok());
@@ -46,7 +38,7 @@ TEST_CASE("a dead-letter move cut short by a crash ends in the DLQ only") {
     dmq::test::test_dir dir;
     std::string id;
     {
-        auto e = open_engine(dir.path());
+        auto e = dmq::test::must_open_engine(dir.path());
         make_queues(*e);
         outgoing_message m;
         m.body = "payload";
@@ -62,7 +54,7 @@ TEST_CASE("a dead-letter move cut short by a crash ends in the DLQ only") {
         REQUIRE(e->release("work", (*got)[0].receipt, 0, kT0 + 1).is_ok());
     }
 
-    auto e = open_engine(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     CHECK(held_anywhere(*e, "work", kT0 + 2) == 0);
     CHECK(held_anywhere(*e, "dead", kT0 + 2) == 1);
     auto dead = e->receive("dead", 10, std::nullopt, kT0 + 2);
@@ -76,7 +68,7 @@ TEST_CASE("a dead-letter move cut short by a crash ends in the DLQ only") {
     // And the repair itself was logged: another restart changes nothing.
     REQUIRE(e->commit_batch().is_ok());
     e.reset();
-    e = open_engine(dir.path());
+    e = dmq::test::must_open_engine(dir.path());
     CHECK(held_anywhere(*e, "work", kT0 + 3) == 0);
     CHECK(held_anywhere(*e, "dead", kT0 + 3) == 1);
 }
@@ -84,7 +76,7 @@ TEST_CASE("a dead-letter move cut short by a crash ends in the DLQ only") {
 TEST_CASE("a redrive cut short by a crash ends in the target only") {
     dmq::test::test_dir dir;
     {
-        auto e = open_engine(dir.path());
+        auto e = dmq::test::must_open_engine(dir.path());
         make_queues(*e);
         outgoing_message m;
         m.body = "again";
@@ -100,7 +92,7 @@ TEST_CASE("a redrive cut short by a crash ends in the target only") {
         CHECK(moved->moved == 1);
     }
 
-    auto e = open_engine(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     CHECK(held_anywhere(*e, "dead", kT0 + 2) == 0);
     REQUIRE(held_anywhere(*e, "work", kT0 + 2) == 1);
     auto back = e->receive("work", 10, std::nullopt, kT0 + 2);

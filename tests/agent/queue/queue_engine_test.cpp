@@ -3,6 +3,7 @@
 
 #include "agent/queue/queue_engine.h"
 
+#include "tests/agent/queue/open_engine.h"
 #include "tests/agent/test_dir.h"
 
 #include <catch2/catch.hpp>
@@ -14,15 +15,6 @@ using namespace dmq::queue;
 namespace {
 
 constexpr std::int64_t kT0 = 1'800'000'000'000;  // a fixed "now"
-
-std::unique_ptr<queue_engine> must_open(const std::filesystem::path& dir) {
-    recovery_summary summary;
-    auto engine = queue_engine::open({dir, 1 << 20}, dmq::test::test_logger(),
-                                     dmq::test::test_logger(), summary);
-    INFO((engine.is_ok() ? "" : engine.error().message()));
-    REQUIRE(engine.is_ok());
-    return std::move(*engine);
-}
 
 std::vector<outgoing_message> bodies(std::vector<std::string> texts) {
     std::vector<outgoing_message> out;
@@ -61,7 +53,7 @@ TEST_CASE(
     "back with a higher receive count",
     "[queue][visibility]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     must_create(*e, 1'000);
     must_send(*e, {"m"});
 
@@ -82,7 +74,7 @@ TEST_CASE(
 TEST_CASE("a stale receipt deletes nothing; the current one does",
           "[queue][visibility]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     must_create(*e, 1'000);
     must_send(*e, {"m"});
     auto first = must_receive(*e, kT0);
@@ -106,7 +98,7 @@ TEST_CASE("a stale receipt deletes nothing; the current one does",
 TEST_CASE("release makes a message visible again; extend keeps it hidden",
           "[queue][visibility]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     must_create(*e, 1'000);
     must_send(*e, {"a", "b"});
     auto got = must_receive(*e, kT0);
@@ -125,7 +117,7 @@ TEST_CASE("release makes a message visible again; extend keeps it hidden",
 TEST_CASE("delayed messages wait, and the engine knows when they wake",
           "[queue]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     must_create(*e);
     std::vector<outgoing_message> batch = bodies({"later"});
     batch[0].delay_ms = 2'000;
@@ -140,7 +132,7 @@ TEST_CASE("delayed messages wait, and the engine knows when they wake",
 TEST_CASE("a retried send returns the first ids and stores nothing twice",
           "[queue]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     must_create(*e);
     auto first = e->send("q", "req-1", bodies({"a", "b"}), kT0);
     REQUIRE(first.is_ok());
@@ -155,7 +147,7 @@ TEST_CASE("a retried send returns the first ids and stores nothing twice",
 TEST_CASE("a body over the queue's maximum stores nothing of its batch",
           "[queue]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     config_change c;
     c.max_size = 10;
     REQUIRE(e->create_queue("q", c, kT0).is_ok());
@@ -170,7 +162,7 @@ TEST_CASE("a body over the queue's maximum stores nothing of its batch",
 
 TEST_CASE("messages past their retention are dropped by the sweep", "[queue]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     config_change c;
     c.retention_ms = 60'000;
     REQUIRE(e->create_queue("q", c, kT0).is_ok());
@@ -188,7 +180,7 @@ TEST_CASE("purge removes visible, in-flight and delayed messages durably",
     dmq::test::test_dir dir;
     std::string receipt;
     {
-        auto e = must_open(dir.path());
+        auto e = dmq::test::must_open_engine(dir.path());
         must_create(*e);
         must_send(*e, {"a", "b"});
         receipt = must_receive(*e, kT0, 1).at(0).receipt;
@@ -200,7 +192,7 @@ TEST_CASE("purge removes visible, in-flight and delayed messages durably",
         CHECK(*purged == 3);
         REQUIRE(e->commit_batch().is_ok());
     }
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     CHECK(must_receive(*e, kT0 + 120'000).empty());
     CHECK(e->ack("q", receipt).code() == dmq::errc::invalid_receipt);
 }
@@ -208,7 +200,7 @@ TEST_CASE("purge removes visible, in-flight and delayed messages durably",
 TEST_CASE("a deleted queue created again holds none of the old messages",
           "[queue]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     must_create(*e);
     must_send(*e, {"old"});
 
@@ -221,7 +213,7 @@ TEST_CASE("a deleted queue created again holds none of the old messages",
     must_create(*e);
     CHECK(must_receive(*e, kT0).empty());
     e.reset();
-    auto reopened = must_open(dir.path());
+    auto reopened = dmq::test::must_open_engine(dir.path());
     CHECK(must_receive(*reopened, kT0).empty());
 }
 
@@ -232,7 +224,7 @@ TEST_CASE("the index is rebuilt from the log when it lacks recent records",
     fs::path backup = dir.path() / "stale-index";
     fs::create_directories(dir.path() / "data");
     {
-        auto e = must_open(dir.path() / "data");
+        auto e = dmq::test::must_open_engine(dir.path() / "data");
         must_create(*e, 1'000);
     }
     // Keep the index as it was before any message, as if every later
@@ -245,7 +237,7 @@ TEST_CASE("the index is rebuilt from the log when it lacks recent records",
     }
 
     {
-        auto e = must_open(dir.path() / "data");
+        auto e = dmq::test::must_open_engine(dir.path() / "data");
         must_send(*e, {"one", "two", "three"});
         auto got = must_receive(*e, kT0, 1);
         REQUIRE(e->ack("q", got[0].receipt).is_ok());
@@ -261,7 +253,7 @@ TEST_CASE("the index is rebuilt from the log when it lacks recent records",
         fs::copy_file(f.path(), dir.path() / "data" / f.path().filename());
     }
 
-    auto e = must_open(dir.path() / "data");
+    auto e = dmq::test::must_open_engine(dir.path() / "data");
     auto info = e->info("q", kT0 + 10);
     REQUIRE(info.is_ok());
     CHECK(info->counts.visible == 1);
@@ -298,7 +290,7 @@ TEST_CASE("receipts and message ids parse back and reject malformed text",
 TEST_CASE("segments whose messages are all acked are removed from disk",
           "[queue][storage]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     must_create(*e);
     auto count_segments = [&] {
         int n = 0;
@@ -335,7 +327,7 @@ TEST_CASE("segments whose messages are all acked are removed from disk",
 TEST_CASE("a receive stops adding messages once the reply passes 32 MiB",
           "[queue]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     config_change c;
     c.max_size = 16 << 20;
     REQUIRE(e->create_queue("q", c, kT0).is_ok());
@@ -350,7 +342,7 @@ TEST_CASE(
     "receive returns the next one instead",
     "[queue][recovery]") {
     dmq::test::test_dir dir;
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     must_create(*e);
     must_send(*e, {"first-body", "second-body"});
 
@@ -384,7 +376,7 @@ TEST_CASE(
     namespace fs = std::filesystem;
     fs::path qdir;
     {
-        auto e = must_open(dir.path());
+        auto e = dmq::test::must_open_engine(dir.path());
         must_create(*e);
         std::vector<std::string> big;
         for (int i = 0; i < 40; ++i) {
@@ -415,7 +407,7 @@ TEST_CASE(
         fs::rename(aside, victim.string() + ".lost");
     }
 
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     auto info = e->info("q", kT0);
     REQUIRE(info.is_ok());
     CHECK(info->counts.visible > 0);
@@ -437,7 +429,7 @@ TEST_CASE(
     dmq::test::test_dir dir;
     namespace fs = std::filesystem;
     {
-        must_open(dir.path());
+        dmq::test::must_open_engine(dir.path());
     }
     fs::path empty = dir.path() / "queues" / "0badc0de";
     fs::path full = dir.path() / "queues" / "0badf00d";
@@ -453,7 +445,7 @@ TEST_CASE(
         REQUIRE((*log)->sync().is_ok());
     }
 
-    auto e = must_open(dir.path());
+    auto e = dmq::test::must_open_engine(dir.path());
     CHECK_FALSE(fs::exists(empty));
     CHECK(fs::exists(full));
 }

@@ -4,6 +4,7 @@
 
 #include "agent/queue/queue_engine.h"
 
+#include "tests/agent/queue/open_engine.h"
 #include "tests/agent/test_dir.h"
 
 #include <catch2/catch.hpp>
@@ -17,15 +18,6 @@ namespace {
 constexpr std::int64_t kCreated = 1'796'414'675'259;
 constexpr std::int64_t kNow = kCreated + 60'000;
 
-std::unique_ptr<queue_engine> open_engine(const std::filesystem::path& dir) {
-    recovery_summary summary;
-    auto engine = queue_engine::open({dir, 1 << 20}, dmq::test::test_logger(),
-                                     dmq::test::test_logger(), summary);
-    INFO((engine.is_ok() ? "" : engine.error().message()));
-    REQUIRE(engine.is_ok());
-    return std::move(*engine);
-}
-
 }  // namespace
 
 TEST_CASE("an agent 0.1 data directory opens with every message intact") {
@@ -36,7 +28,7 @@ TEST_CASE("an agent 0.1 data directory opens with every message intact") {
     REQUIRE(std::system(unpack.c_str()) == 0);
     auto data = dir.path() / "agent";
 
-    auto e = open_engine(data);
+    auto e = dmq::test::must_open_engine(data);
     auto info = e->info("old", kNow);
     REQUIRE(info.is_ok());
     CHECK(info->counts.visible == 3);
@@ -64,7 +56,7 @@ TEST_CASE("an agent 0.1 data directory opens with every message intact") {
     REQUIRE(e->commit_batch().is_ok());
     e.reset();
 
-    e = open_engine(data);
+    e = dmq::test::must_open_engine(data);
     auto after = e->peek("old", 10, kNow + 2 * 3600 * 1000);
     REQUIRE(after.is_ok());
     REQUIRE(after->size() == 2);
