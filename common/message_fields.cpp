@@ -26,7 +26,7 @@ bool is_digit(char c) {
 
 status validate_attribute_key(std::string_view key) {
     if (key.empty() || key.size() > kMaxAttributeKeyLength) {
-        return bad("attribute key '" + std::string(key) +
+        return bad("attribute key '" + printable(key) +
                    "' must be 1 to 64 characters");
     }
     bool ok = is_alpha(key[0]) || key[0] == '_';
@@ -34,7 +34,7 @@ status validate_attribute_key(std::string_view key) {
         ok = ok && (is_alpha(c) || is_digit(c) || c == '_');
     }
     if (!ok) {
-        return bad("attribute key '" + std::string(key) +
+        return bad("attribute key '" + printable(key) +
                    "' must start with a letter or '_' and hold only "
                    "letters, digits and '_' (it becomes the environment "
                    "variable DMQ_ATTR_<KEY>)");
@@ -44,12 +44,12 @@ status validate_attribute_key(std::string_view key) {
 
 status validate_attribute_value(std::string_view key, std::string_view value) {
     if (value.size() > kMaxAttributeValueBytes) {
-        return bad("the value of attribute '" + std::string(key) + "' is " +
+        return bad("the value of attribute '" + printable(key) + "' is " +
                    std::to_string(value.size()) +
                    " bytes; at most 1024 are allowed");
     }
     if (value.find('\0') != std::string_view::npos || !is_valid_utf8(value)) {
-        return bad("the value of attribute '" + std::string(key) +
+        return bad("the value of attribute '" + printable(key) +
                    "' must be UTF-8 text without NUL bytes");
     }
     return status::ok();
@@ -62,7 +62,7 @@ status validate_group(std::string_view group) {
                     c == ':' || c == '-');
     }
     if (!ok) {
-        return bad("group '" + std::string(group) +
+        return bad("group '" + printable(group) +
                    "' must be 1 to 128 characters from A-Z a-z 0-9 . _ : -");
     }
     return status::ok();
@@ -74,7 +74,7 @@ status validate_dedup_id(std::string_view id) {
         ok = ok && c > ' ' && c < 127;
     }
     if (!ok) {
-        return bad("dedup id '" + std::string(id) +
+        return bad("dedup id '" + printable(id) +
                    "' must be 1 to 128 printable ASCII characters without "
                    "spaces");
     }

@@ -2,6 +2,8 @@
 
 #include "common/names.h"
 
+#include "common/utf8.h"
+
 #include <algorithm>
 
 namespace dmq {
@@ -45,7 +47,7 @@ status validate_queue_name(std::string_view name) {
     for (char c : name) {
         if (!is_name_char(c)) {
             return {errc::bad_request,
-                    "invalid queue name '" + std::string(name) +
+                    "invalid queue name '" + printable(name) +
                         "': use only letters, digits, '.', '_' and '-'"};
         }
     }

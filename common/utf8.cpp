@@ -42,4 +42,23 @@ bool is_valid_utf8(std::string_view bytes) {
     return true;
 }
 
+std::string printable(std::string_view bytes) {
+    static const char* kHex = "0123456789abcdef";
+    std::string out;
+    while (!bytes.empty()) {
+        std::size_t n = utf8_sequence_length(bytes);
+        auto c = static_cast<unsigned char>(bytes[0]);
+        if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7f))) {
+            out += "\\x";
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+            n = 1;
+        } else {
+            out.append(bytes.substr(0, n));
+        }
+        bytes.remove_prefix(n);
+    }
+    return out;
+}
+
 }  // namespace dmq

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace dmq {
@@ -15,5 +16,10 @@ std::size_t utf8_sequence_length(std::string_view s);
 
 // True when `bytes` is well-formed UTF-8 throughout.
 bool is_valid_utf8(std::string_view bytes);
+
+// `bytes` made safe to quote in an error message: bytes that are not
+// well-formed UTF-8, and control characters, become \xHH, so that a
+// reply never carries a string a client's decoder refuses.
+std::string printable(std::string_view bytes);
 
 }  // namespace dmq

@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS messages(
     id_seq INTEGER,
     redrive_count INTEGER NOT NULL DEFAULT 0,
     source_queue TEXT,
+    arrived_count INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY(uid, seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_ready
     ON messages(uid, priority, visible_at, seq) WHERE held=0;
@@ -109,6 +110,7 @@ ALTER TABLE messages ADD COLUMN id_uid INTEGER;
 ALTER TABLE messages ADD COLUMN id_seq INTEGER;
 ALTER TABLE messages ADD COLUMN redrive_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN source_queue TEXT;
+ALTER TABLE messages ADD COLUMN arrived_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE send_requests ADD COLUMN reply BLOB;
 DROP INDEX IF EXISTS messages_by_visible;
 UPDATE meta SET value='2' WHERE key='schema_version';
@@ -117,7 +119,7 @@ UPDATE meta SET value='2' WHERE key='schema_version';
 constexpr const char* kMessageColumns =
     "seq, segment, offset, size, sent_at, visible_at, expires_at, "
     "receive_count, token, in_flight, attributes, priority, grp, held, "
-    "dedup_id, id_uid, id_seq, redrive_count, source_queue";
+    "dedup_id, id_uid, id_seq, redrive_count, source_queue, arrived_count";
 
 message_row read_message(const stmt& s) {
     message_row m;
@@ -140,6 +142,7 @@ message_row read_message(const stmt& s) {
     m.id_seq = static_cast<std::uint64_t>(s.int_at(16));
     m.redrive_count = static_cast<std::uint32_t>(s.int_at(17));
     m.source_queue = s.text_at(18);
+    m.arrived_count = static_cast<std::uint32_t>(s.int_at(19));
     return m;
 }
 
@@ -264,7 +267,7 @@ status index_db::prepare_all() {
     const entry entries[] = {
         {&insert_message_, "INSERT OR REPLACE INTO messages(uid, " + cols +
                                ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-                               "?,?)"},
+                               "?,?,?)"},
         {&set_delivery_,
          "UPDATE messages SET token=?3, visible_at=?4, receive_count=?5, "
          "in_flight=1 WHERE uid=?1 AND seq=?2"},
@@ -290,7 +293,8 @@ status index_db::prepare_all() {
                                "ORDER BY seq LIMIT ?"},
         {&timed_out_, "SELECT " + cols +
                           " FROM messages WHERE uid=?1 AND in_flight=1 AND "
-                          "visible_at<=?2 AND receive_count>=?3 LIMIT ?4"},
+                          "visible_at<=?2 AND receive_count-arrived_count>=?3 "
+                          "LIMIT ?4"},
         {&next_visible_,
          "SELECT MIN(visible_at) FROM messages WHERE uid=? AND priority=? "
          "AND held=0 AND visible_at>?"},
@@ -530,7 +534,9 @@ status index_db::insert_message(std::uint32_t uid, const message_row& m) {
     } else {
         insert_message_.bind_null(17).bind_null(18);
     }
-    insert_message_.bind(19, m.redrive_count).bind_or_null(20, m.source_queue);
+    insert_message_.bind(19, m.redrive_count)
+        .bind_or_null(20, m.source_queue)
+        .bind(21, m.arrived_count);
     return insert_message_.run();
 }
 

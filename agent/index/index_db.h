@@ -83,6 +83,7 @@ struct message_row {
     std::uint64_t id_seq = 0;
     std::uint32_t redrive_count = 0;
     std::string source_queue;
+    std::uint32_t arrived_count = 0;  // receive_count when it came here
 };
 
 // Where a remembered dedup id points: the id of the first message.

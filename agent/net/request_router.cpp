@@ -9,6 +9,8 @@
 #include "common/utf8.h"
 #include "version.h"
 
+#include <set>
+
 namespace dmq::net {
 
 namespace {
@@ -176,6 +178,16 @@ result<std::string> attributes_arg(const value_map& message) {
 result<queue::outgoing_message> outgoing_arg(const value_map& m) {
     fields f(m);
     queue::outgoing_message out;
+    for (const auto& [key, v] : m) {
+        static const std::set<std::string, std::less<>> known{
+            "delay_ms", "attributes", "group", "dedup_id", "priority"};
+        if (known.count(key) == 0) {
+            return status(errc::bad_request,
+                          "unknown field '" + printable(key) +
+                              "' (known: delay_ms, attributes, group, "
+                              "dedup_id, priority)");
+        }
+    }
     auto attrs = attributes_arg(m);
     if (!attrs) {
         return attrs.error();
@@ -198,15 +210,25 @@ result<queue::outgoing_message> outgoing_arg(const value_map& m) {
         }
         out.priority = static_cast<int>(*priority);
     }
-    for (auto [key, target] : {std::pair{"group", &out.group},
-                               std::pair{"dedup_id", &out.dedup_id}}) {
-        if (f.has(key)) {
-            auto v = f.string(key);
-            if (!v) {
-                return v.error();
-            }
-            *target = std::move(*v);
+    if (f.has("group")) {
+        auto group = f.string("group");
+        if (!group) {
+            return group.error();
         }
+        if (auto s = validate_group(*group); !s) {
+            return s;
+        }
+        out.group = std::move(*group);
+    }
+    if (f.has("dedup_id")) {
+        auto id = f.string("dedup_id");
+        if (!id) {
+            return id.error();
+        }
+        if (auto s = validate_dedup_id(*id); !s) {
+            return s;
+        }
+        out.dedup_id = std::move(*id);
     }
     return out;
 }
@@ -550,7 +572,11 @@ result<std::vector<std::string>> receipts_arg(const proto::request& req,
                                               bool single_allowed,
                                               bool& single) {
     fields f(req.args);
-    single = single_allowed && !f.has("receipts") && f.has("receipt");
+    if (f.has("receipts") && f.has("receipt")) {
+        return status(errc::bad_request,
+                      "give either 'receipt' or 'receipts', not both");
+    }
+    single = single_allowed && f.has("receipt");
     if (single) {
         auto one = f.string("receipt");
         if (!one) {
@@ -567,7 +593,11 @@ result<std::vector<std::string>> receipts_arg(const proto::request& req,
     }
     std::vector<std::string> out;
     for (const auto& v : **list) {
-        out.push_back(v.as_string() ? *v.as_string() : "");
+        if (!v.as_string()) {
+            return status(errc::bad_request,
+                          "every entry of 'receipts' must be a string");
+        }
+        out.push_back(*v.as_string());
     }
     return out;
 }
@@ -709,6 +739,11 @@ routed request_router::redrive(const proto::request& req, std::int64_t now) {
                             : !to    ? to.error()
                             : !after ? after.error()
                                      : max.error());
+    }
+    if (!to->empty()) {
+        if (auto s = validate_queue_name(*to); !s) {
+            return failure(req, s.with_context("to"));
+        }
     }
     if (*max < 1 || *max > proto::kMaxBatchMessages || *after < 0) {
         return failure(req, status(errc::bad_request,

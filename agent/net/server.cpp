@@ -226,9 +226,10 @@ bool server::answer_retry(const std::string& identity,
     };
 
     if (auto it = replies_.find(req.id); it != replies_.end()) {
-        if (auto* sub = subscriptions_.find(req.id);
-            sub != nullptr && req.op == "subscribe") {
-            sub->identity = identity;  // the consumer reconnected
+        if (req.op == "subscribe" && it->second.fingerprint == fingerprint) {
+            // Subscribing again (after a reconnect, or after the agent
+            // dropped the subscription) must make one, not replay "ok".
+            return false;
         }
         if (!reused(it->second.fingerprint)) {
             send_later(identity, it->second.frames);
@@ -283,7 +284,6 @@ bool server::take_push_request(const std::string& identity,
     } else {
         sub->credit = std::min(sub->credit + *add, kMaxCredit);
         sub->renewed_at = now;
-        sub->identity = identity;
         if (*add > 0) {
             sub->wake_at = now;
         }

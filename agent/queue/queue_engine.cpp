@@ -28,6 +28,8 @@ constexpr std::int64_t kExpireBatch = 1'000;
 constexpr std::int64_t kMaxReplyBodyBytes = 32 << 20;
 
 constexpr std::int64_t kDeadLetterBatch = 1'000;
+// The dedup key of a body's hash; shown without it, as the hash alone.
+constexpr const char* kContentKeyPrefix = "body sha256 ";
 constexpr std::int64_t kMaxPeekScan = 100'000;  // rows a peek looks at
 constexpr std::int64_t kMaxReceivesLimit = 1'000;
 constexpr std::int64_t kMaxDedupWindowMs = 7LL * 24 * 3600 * 1000;
@@ -533,6 +535,7 @@ status queue_engine::apply(queue_state& q, const state_record& rec,
         m.visible_at = send->visible_at;
         m.expires_at = send->expires_at;
         m.receive_count = send->receive_count;
+        m.arrived_count = send->receive_count;
         m.attributes = send->attributes;
         m.priority = send->priority;
         m.group = send->group;
@@ -689,6 +692,15 @@ status queue_engine::validate_links(const std::string& name,
 
 namespace {
 
+status check_change(const config_change& change) {
+    if (change.dlq && change.dlq->empty() && change.max_receives) {
+        return status(errc::bad_request,
+                      "max receives needs a dead-letter queue, but the "
+                      "request removes it");
+    }
+    return status::ok();
+}
+
 void apply_change(index::queue_config& c, const config_change& change) {
     c.visibility_ms = change.visibility_ms.value_or(c.visibility_ms);
     c.retention_ms = change.retention_ms.value_or(c.retention_ms);
@@ -719,6 +731,9 @@ result<queue_info> queue_engine::create_queue(const std::string& name,
     row.name = name;
     row.created_at = now;
     row.config.fifo = change.fifo.value_or(false);
+    if (auto s = check_change(change); !s) {
+        return s;
+    }
     apply_change(row.config, change);
     if (auto s = validate_config(row.config); !s) {
         return s;
@@ -778,6 +793,9 @@ result<queue_info> queue_engine::update_queue(const std::string& name,
         return status(errc::bad_request,
                       "whether a queue is FIFO is fixed when it is created; "
                       "create a new queue instead");
+    }
+    if (auto s = check_change(change); !s) {
+        return s;
     }
     apply_change(row.config, change);
     if (auto s = validate_config(row.config); !s) {
@@ -902,7 +920,8 @@ std::string queue_engine::dedup_key(const queue_state& q,
     if (!m.dedup_id.empty() || !q.row.config.content_dedup) {
         return m.dedup_id;
     }
-    return sha256_hex(m.body);
+    // Dedup ids cannot hold a space, so no id can pose as a body's hash.
+    return kContentKeyPrefix + sha256_hex(m.body);
 }
 
 result<std::vector<sent_message>> queue_engine::send(
@@ -1161,6 +1180,9 @@ delivered_message queue_engine::describe(const queue_state& q,
     d.priority = row.priority;
     d.group = row.group;
     d.dedup_id = row.dedup_id;
+    if (d.dedup_id.starts_with(kContentKeyPrefix)) {
+        d.dedup_id.erase(0, std::string_view(kContentKeyPrefix).size());
+    }
     d.source_queue = row.source_queue;
     d.redrive_count = row.redrive_count;
     return d;
@@ -1197,8 +1219,11 @@ result<std::vector<index::message_row>> queue_engine::candidates(
 bool queue_engine::dead_letter_due(const queue_state& q,
                                    const index::message_row& row) const {
     const auto& c = q.row.config;
-    return !c.dlq.empty() && c.max_receives > 0 &&
-           row.receive_count >= static_cast<std::uint64_t>(c.max_receives);
+    // Deliveries in this queue: a dead-lettered message arrives with the
+    // count it had, and the dead-letter queue's own limit starts from it.
+    std::int64_t here = static_cast<std::int64_t>(row.receive_count) -
+                        static_cast<std::int64_t>(row.arrived_count);
+    return !c.dlq.empty() && c.max_receives > 0 && here >= c.max_receives;
 }
 
 queue_engine::queue_state* queue_engine::dead_letter_queue(
@@ -1525,11 +1550,14 @@ result<redrive_result> queue_engine::redrive(const std::string& name,
     // receive; other skips (no target) do not hold back the rest.
     redrive_result out;
     out.cursor = after;
-    auto rows = index_->messages_after(dlq.row.uid, after, max);
+    auto rows = index_->messages_after(dlq.row.uid, after, max + 1);
     if (!rows) {
         return rows.error();
     }
-    out.done = static_cast<std::int64_t>(rows->size()) < max;
+    out.done = static_cast<std::int64_t>(rows->size()) <= max;
+    if (!out.done) {
+        rows->pop_back();  // only there to tell whether more is left
+    }
     std::map<std::string, bool> group_in_flight;
     std::map<queue_state*, std::vector<index::message_row>> moves;
     std::vector<queue_state*> order;
@@ -1601,8 +1629,8 @@ result<index::message_row> queue_engine::current_delivery(
     if (!*row) {
         return status(errc::invalid_receipt,
                       "message of receipt '" + receipt +
-                          "' is no longer in the queue (acked, expired or "
-                          "purged)");
+                          "' is no longer in the queue (acked, expired, "
+                          "purged or moved to another queue)");
     }
     if ((*row)->token != parsed->token) {
         return status(errc::stale_receipt,

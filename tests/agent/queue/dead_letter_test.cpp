@@ -140,3 +140,38 @@ TEST_CASE("max receives moves on the Nth failed delivery, not before or after",
         check_dead_lettered(*e, id, 1, kT0 + kVisibility);
     }
 }
+
+TEST_CASE("a dead-letter queue's own limit counts only deliveries made there",
+          "[queue][dlq]") {
+    dmq::test::test_dir dir;
+    auto e = dmq::test::must_open_engine(dir.path());
+    REQUIRE(e->create_queue("c3", {}, kT0).is_ok());
+    for (const char* name : {"c2", "c1"}) {
+        config_change c;
+        c.dlq = std::string(name) == "c1" ? "c2" : "c3";
+        c.max_receives = 2;
+        REQUIRE(e->create_queue(name, c, kT0).is_ok());
+    }
+    outgoing_message m;
+    m.body = "hop";
+    REQUIRE(e->send("c1", "", {m}, kT0).is_ok());
+
+    // Two failed deliveries in each queue: it arrives in c2 with count 2
+    // and is still delivered there twice before it moves on.
+    std::int64_t now = kT0;
+    std::vector<std::uint32_t> counts;
+    for (const char* name : {"c1", "c1", "c2", "c2"}) {
+        auto got = e->receive(name, 1, std::nullopt, ++now);
+        REQUIRE(got.is_ok());
+        REQUIRE(got->size() == 1);
+        counts.push_back(got->front().receive_count);
+        REQUIRE(e->release(name, got->front().receipt, 0, ++now).is_ok());
+        REQUIRE(e->commit_batch().is_ok());
+    }
+    CHECK(counts == std::vector<std::uint32_t>{1, 2, 3, 4});
+    auto last = e->peek("c3", 10, ++now);
+    REQUIRE(last.is_ok());
+    REQUIRE(last->size() == 1);
+    CHECK(last->front().source_queue == "c2");
+    CHECK(last->front().receive_count == 4);
+}
