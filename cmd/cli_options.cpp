@@ -40,28 +40,6 @@ std::string range_text(millis least, millis most, bool too_small) {
            format_duration(most);
 }
 
-// Control characters and bytes that are not UTF-8 as \xNN, so that an
-// error line can quote a bad value without carrying those bytes to the
-// terminal.
-std::string printable(std::string_view text) {
-    constexpr std::string_view kHex = "0123456789abcdef";
-    std::string out;
-    while (!text.empty()) {
-        std::size_t length = utf8_sequence_length(text);
-        auto byte = static_cast<unsigned char>(text[0]);
-        if (length == 0 || (length == 1 && (byte < 0x20 || byte == 0x7f))) {
-            out += "\\x";
-            out += kHex[byte >> 4];
-            out += kHex[byte & 0xf];
-            length = 1;
-        } else {
-            out.append(text.data(), length);
-        }
-        text.remove_prefix(length);
-    }
-    return out;
-}
-
 // Throws the usage error for `option` when `valid` is not ok.
 void check_value(const std::string& option, const status& valid) {
     if (!valid) {
