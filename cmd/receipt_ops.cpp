@@ -47,9 +47,12 @@ status receipt_result(const proto::value& entry, status& malformed) {
 // `refused`. Returns the request's own failure.
 using receipt_iterator = std::vector<std::string>::const_iterator;
 
+// `dead_lettered`, when given, counts the releases that moved their
+// message to the dead-letter queue (its last allowed delivery ended).
 status send_batch(agent_client& client, std::string_view op,
                   proto::value_map args, receipt_iterator first,
-                  receipt_iterator last, const refusal_handler& refused) {
+                  receipt_iterator last, const refusal_handler& refused,
+                  std::size_t* dead_lettered) {
     args["receipts"] = proto::value_list(first, last);
     auto reply = client.call(op, std::move(args), {}, uninterruptible());
     if (!reply) {
@@ -75,6 +78,10 @@ status send_batch(agent_client& client, std::string_view op,
         }
         if (!done) {
             refused(done);
+        } else if (dead_lettered != nullptr &&
+                   reply_reader(map_or_empty(entry))
+                       .boolean_or_false("dead_lettered")) {
+            ++*dead_lettered;
         }
     }
     return status::ok();
@@ -86,12 +93,14 @@ status send_batch(agent_client& client, std::string_view op,
 status for_receipts(agent_client& client, std::string_view op,
                     const proto::value_map& args,
                     const std::vector<std::string>& receipts,
-                    const refusal_handler& refused) {
+                    const refusal_handler& refused,
+                    std::size_t* dead_lettered = nullptr) {
     for (auto first = receipts.begin(); first != receipts.end();) {
         auto left = static_cast<std::size_t>(receipts.end() - first);
         auto last =
             first + static_cast<std::ptrdiff_t>(std::min(left, kReceiptBatch));
-        if (status sent = send_batch(client, op, args, first, last, refused);
+        if (status sent = send_batch(client, op, args, first, last, refused,
+                                     dead_lettered);
             !sent) {
             return sent;
         }
@@ -104,7 +113,8 @@ status for_receipts(agent_client& client, std::string_view op,
 // and the last returned, for the caller to print with its exit status.
 status report_each(agent_client& client, std::string_view op,
                    const proto::value_map& args,
-                   const std::vector<std::string>& receipts) {
+                   const std::vector<std::string>& receipts,
+                   std::size_t* dead_lettered = nullptr) {
     status last;
     auto refused = [&last](const status& why) {
         if (!last.is_ok()) {
@@ -112,7 +122,8 @@ status report_each(agent_client& client, std::string_view op,
         }
         last = why;
     };
-    status sent = for_receipts(client, op, args, receipts, refused);
+    status sent =
+        for_receipts(client, op, args, receipts, refused, dead_lettered);
     if (!sent) {
         if (!last.is_ok()) {
             fail(last);
@@ -130,13 +141,13 @@ status ack_receipts(agent_client& client, const std::string& queue,
 }
 
 status release_receipts(agent_client& client, const std::string& queue,
-                        const std::vector<std::string>& receipts,
-                        millis delay) {
+                        const std::vector<std::string>& receipts, millis delay,
+                        std::size_t* dead_lettered) {
     proto::value_map args{{"queue", queue}};
     if (delay.count() > 0) {
         args["delay_ms"] = static_cast<std::int64_t>(delay.count());
     }
-    return report_each(client, "release", args, receipts);
+    return report_each(client, "release", args, receipts, dead_lettered);
 }
 
 status extend_receipts(agent_client& client, const std::string& queue,

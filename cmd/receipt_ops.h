@@ -25,10 +25,12 @@ status ack_receipts(agent_client& client, const std::string& queue,
                     const std::vector<std::string>& receipts);
 
 // Makes the messages visible again after `delay`; failures as for
-// ack_receipts.
+// ack_receipts. `dead_lettered`, when given, counts the messages that
+// moved to the dead-letter queue instead (their last allowed delivery).
 status release_receipts(agent_client& client, const std::string& queue,
                         const std::vector<std::string>& receipts,
-                        millis delay = millis(0));
+                        millis delay = millis(0),
+                        std::size_t* dead_lettered = nullptr);
 
 // Keeps the messages invisible for `visibility` from now; failures as
 // for ack_receipts.

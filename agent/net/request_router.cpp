@@ -237,8 +237,10 @@ value_map message_fields(queue::delivered_message& m) {
     value_map entry{{"id", m.id},
                     {"receive_count", std::int64_t{m.receive_count}},
                     {"sent_at", m.sent_at},
-                    {"attributes", attributes_value(m.attributes)},
-                    {"priority", std::int64_t{m.priority}}};
+                    {"attributes", attributes_value(m.attributes)}};
+    if (m.group.empty()) {
+        entry["priority"] = std::int64_t{m.priority};  // FIFO: none
+    }
     if (!m.receipt.empty()) {
         entry["receipt"] = m.receipt;
     }
@@ -339,7 +341,7 @@ routed request_router::failure(const proto::request& req, const status& error,
     r.reply.error = error;
     if (error.code() == errc::not_found && !queue.empty()) {
         std::string close = engine_.suggest(queue);
-        if (!close.empty()) {
+        if (!close.empty() && close != queue) {
             r.reply.fields["suggestion"] = close;
         }
     }
@@ -659,9 +661,16 @@ routed request_router::release(const proto::request& req, std::int64_t now) {
     }
     return each_receipt(req, *name, *receipts, single,
                         [&](const std::string& r) -> result<value_map> {
-                            auto s = engine_.release(*name, r,
-                                                     delay->value_or(0), now);
-                            return s ? result<value_map>(value_map{}) : s;
+                            auto moved = engine_.release(
+                                *name, r, delay->value_or(0), now);
+                            if (!moved) {
+                                return moved.error();
+                            }
+                            value_map done;
+                            if (*moved) {
+                                done["dead_lettered"] = true;
+                            }
+                            return done;
                         });
 }
 
@@ -722,6 +731,7 @@ routed request_router::show(const proto::request& req, std::int64_t now) {
     }
     value_map m = message_fields(found->message);
     m["state"] = std::string(queue::state_name(found->state));
+    m["redrive_count"] = std::int64_t{found->message.redrive_count};
     m["visible_at"] = found->visible_at;
     m["expires_at"] = found->expires_at;
     m["size"] = found->size;

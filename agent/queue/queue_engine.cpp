@@ -679,6 +679,20 @@ status queue_engine::validate_links(const std::string& name,
         return status(errc::not_found, "dead-letter queue '" + c.dlq +
                                            "' does not exist; create it first");
     }
+    // Follow the chain: a message must not be able to go round for ever.
+    std::string next = c.dlq;
+    for (std::size_t hops = 0; !next.empty() && hops <= queues_.size();
+         ++hops) {
+        if (next == name) {
+            return status(errc::bad_request,
+                          "dead-letter queue '" + c.dlq + "' leads back to '" +
+                              name +
+                              "' through the dead-letter queues after it; "
+                              "choose one that does not");
+        }
+        auto hop = queues_.find(next);
+        next = hop == queues_.end() ? "" : hop->second.row.config.dlq;
+    }
     if (it->second.row.config.fifo != c.fifo) {
         return status(errc::bad_request,
                       std::string("dead-letter queue '") + c.dlq + "' is " +
@@ -735,10 +749,12 @@ result<queue_info> queue_engine::create_queue(const std::string& name,
         return s;
     }
     apply_change(row.config, change);
-    if (auto s = validate_config(row.config); !s) {
+    // The dead-letter queue first: "no such queue" says more than a
+    // missing max receives would.
+    if (auto s = validate_links(name, row.config); !s) {
         return s;
     }
-    if (auto s = validate_links(name, row.config); !s) {
+    if (auto s = validate_config(row.config); !s) {
         return s;
     }
     do {
@@ -798,10 +814,12 @@ result<queue_info> queue_engine::update_queue(const std::string& name,
         return s;
     }
     apply_change(row.config, change);
-    if (auto s = validate_config(row.config); !s) {
+    // The dead-letter queue first: "no such queue" says more than a
+    // missing max receives would.
+    if (auto s = validate_links(name, row.config); !s) {
         return s;
     }
-    if (auto s = validate_links(name, row.config); !s) {
+    if (auto s = validate_config(row.config); !s) {
         return s;
     }
     if (auto s = commit_batch(); !s) {
@@ -1609,7 +1627,8 @@ result<redrive_result> queue_engine::redrive(const std::string& name,
 }
 
 result<index::message_row> queue_engine::current_delivery(
-    queue_state& q, const std::string& receipt) {
+    queue_state& q, const std::string& receipt, receipt_use use,
+    std::int64_t now) {
     auto parsed = parse_receipt(receipt);
     if (!parsed || parsed->token == 0) {
         return status(errc::invalid_receipt,
@@ -1638,6 +1657,22 @@ result<index::message_row> queue_engine::current_delivery(
                           "' is stale: the message was received again "
                           "since, and only the newest receipt can act on it");
     }
+
+    // A receipt names one delivery: once it ended, only a late ack is
+    // taken (it saves a needless redelivery); releasing or extending a
+    // message nobody holds would hide it or undo the end of the delivery.
+    if (!(*row)->in_flight) {
+        return status(errc::stale_receipt,
+                      "receipt '" + receipt +
+                          "' is stale: its delivery ended when the message "
+                          "was released; receive it again");
+    }
+    if (use != receipt_use::ack && (*row)->visible_at <= now) {
+        return status(errc::stale_receipt,
+                      "receipt '" + receipt +
+                          "' is stale: its visibility timeout passed and the "
+                          "message is visible again; receive it again");
+    }
     return **row;
 }
 
@@ -1646,21 +1681,22 @@ status queue_engine::ack(const std::string& name, const std::string& receipt) {
     if (!q) {
         return q.error();
     }
-    auto row = current_delivery(**q, receipt);
+    // A late ack is taken, so the time does not matter.
+    auto row = current_delivery(**q, receipt, receipt_use::ack, 0);
     if (!row) {
         return row.error();
     }
     return append_and_apply(**q, remove_record{row->seq, remove_reason::acked});
 }
 
-status queue_engine::release(const std::string& name,
-                             const std::string& receipt, std::int64_t delay_ms,
-                             std::int64_t now) {
+result<bool> queue_engine::release(const std::string& name,
+                                   const std::string& receipt,
+                                   std::int64_t delay_ms, std::int64_t now) {
     auto q = find(name);
     if (!q) {
         return q.error();
     }
-    auto row = current_delivery(**q, receipt);
+    auto row = current_delivery(**q, receipt, receipt_use::release, now);
     if (!row) {
         return row.error();
     }
@@ -1668,11 +1704,18 @@ status queue_engine::release(const std::string& name,
         if (auto* dlq = dead_letter_queue(**q); dlq != nullptr) {
             auto moved =
                 move_messages(**q, {*row}, *dlq, move_reason::dead_letter, now);
-            return moved ? status::ok() : moved.error();
+            if (!moved) {
+                return moved.error();
+            }
+            return true;
         }
     }
-    return append_and_apply(**q,
-                            visibility_record{row->seq, now + delay_ms, false});
+    if (auto s = append_and_apply(
+            **q, visibility_record{row->seq, now + delay_ms, false});
+        !s) {
+        return s;
+    }
+    return false;
 }
 
 result<std::int64_t> queue_engine::extend(const std::string& name,
@@ -1683,7 +1726,7 @@ result<std::int64_t> queue_engine::extend(const std::string& name,
     if (!q) {
         return q.error();
     }
-    auto row = current_delivery(**q, receipt);
+    auto row = current_delivery(**q, receipt, receipt_use::extend, now);
     if (!row) {
         return row.error();
     }

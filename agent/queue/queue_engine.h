@@ -177,8 +177,10 @@ public:
                                                 std::int64_t max,
                                                 std::int64_t now);
     status ack(const std::string& name, const std::string& receipt);
-    status release(const std::string& name, const std::string& receipt,
-                   std::int64_t delay_ms, std::int64_t now);
+    // True when the release moved the message to the dead-letter queue
+    // instead (it ended its last allowed delivery).
+    result<bool> release(const std::string& name, const std::string& receipt,
+                         std::int64_t delay_ms, std::int64_t now);
     result<std::int64_t> extend(const std::string& name,
                                 const std::string& receipt,
                                 std::int64_t visibility_ms, std::int64_t now);
@@ -242,8 +244,11 @@ private:
                             std::string_view body = {});
     status apply(queue_state& q, const state_record& rec,
                  storage::log_position at, std::uint64_t lsn);
+    enum class receipt_use { ack, release, extend };
     result<index::message_row> current_delivery(queue_state& q,
-                                                const std::string& receipt);
+                                                const std::string& receipt,
+                                                receipt_use use,
+                                                std::int64_t now);
     result<std::optional<delivered_message>> deliver(
         queue_state& queue, const index::message_row& row,
         std::int64_t visibility, std::int64_t now);

@@ -129,16 +129,20 @@ result<handling> handle_with_command(command_context& ctx, const exec_job& job,
     }
     if (!ran || ran->exit_status != 0) {
         millis delay = retry_delay(m.receive_count);
-        status released =
-            release_receipts(ctx.client(), job.queue, {receipt}, delay);
+        std::size_t dead_lettered = 0;
+        status released = release_receipts(ctx.client(), job.queue, {receipt},
+                                           delay, &dead_lettered);
         if (!ran) {
             return ran.error();
         }
+        std::string fate =
+            dead_lettered > 0
+                ? "that was its last allowed delivery: it moved to the "
+                  "queue's dead-letter queue"
+                : "released it, visible again in " + format_duration(delay);
         warn("command exited with status " + std::to_string(ran->exit_status) +
              " for message '" + m.id + "'; " +
-             (released
-                  ? "released it, visible again in " + format_duration(delay)
-                  : "cannot release it: " + released.message()));
+             (released ? fate : "cannot release it: " + released.message()));
         return handling::failed;
     }
     status acked = ack_receipts(ctx.client(), job.queue, {receipt});

@@ -951,11 +951,16 @@ void model_run::release_op() {
     std::string what = "release " + name(r->queue) + " " + r->id +
                        " delay=" + std::to_string(delay);
     note(what);
-    dmq::status st = engine_->release(name(r->queue), r->receipt, delay, now_);
+    auto released = engine_->release(name(r->queue), r->receipt, delay, now_);
+    dmq::status st = released.is_ok() ? dmq::status::ok() : released.error();
     note_result(st.is_ok() ? "ok" : std::string(dmq::wire_code(st.code())));
     if (check_receipt_answer(kind, st, what)) {
         int from = r->queue;
         bool moved = model_.release(r->id, delay, now_);
+        MODEL_CHECK(*released == moved,
+                    what + ": the engine says it " +
+                        (*released ? "dead-lettered" : "released") +
+                        " the message, the model the other");
         ++(moved ? dead_lettered_by_release_[from] : counters_[from].released);
         counters_[from].dead_lettered += moved;
         tally(moved ? "dead-lettered by a release" : "released");

@@ -114,6 +114,38 @@ TEST_CASE("release makes a message visible again; extend keeps it hidden",
     CHECK(later[0].receive_count == 2);
 }
 
+TEST_CASE("a receipt acts only while its delivery lasts, but a late ack counts",
+          "[queue][visibility]") {
+    dmq::test::test_dir dir;
+    auto e = dmq::test::must_open_engine(dir.path());
+    must_create(*e, 1'000);
+    must_send(*e, {"a", "b"});
+    auto got = must_receive(*e, kT0);
+    REQUIRE(got.size() == 2);
+
+    // Released: the delivery is over, for every use of its receipt.
+    REQUIRE(e->release("q", got[0].receipt, 5'000, kT0 + 10).is_ok());
+    CHECK(e->extend("q", got[0].receipt, 60'000, kT0 + 20).error().code() ==
+          dmq::errc::stale_receipt);
+    CHECK(e->release("q", got[0].receipt, 0, kT0 + 20).error().code() ==
+          dmq::errc::stale_receipt);
+    CHECK(e->ack("q", got[0].receipt).code() == dmq::errc::stale_receipt);
+
+    // Timed out, not received again: extending or releasing would act on
+    // a message nobody holds, but a late ack still saves a redelivery.
+    std::int64_t late = kT0 + 1'500;
+    CHECK(e->extend("q", got[1].receipt, 60'000, late).error().code() ==
+          dmq::errc::stale_receipt);
+    CHECK(e->release("q", got[1].receipt, 0, late).error().code() ==
+          dmq::errc::stale_receipt);
+    CHECK(e->ack("q", got[1].receipt).is_ok());
+    REQUIRE(e->commit_batch().is_ok());
+
+    auto again = must_receive(*e, kT0 + 6'000);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].body == "a");
+}
+
 TEST_CASE("delayed messages wait, and the engine knows when they wake",
           "[queue]") {
     dmq::test::test_dir dir;
