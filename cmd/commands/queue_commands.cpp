@@ -122,6 +122,10 @@ std::string settings_problem(const std::string& queue, const queue_settings& s,
     if (s.dlq && *s.dlq == queue) {
         return "--dlq: a queue cannot be its own dead-letter queue";
     }
+    if (create && s.dlq && s.max_receives == 0) {
+        return "--dlq needs --max-receives N: after N deliveries without an "
+               "ack a message moves to the dead-letter queue";
+    }
     if (create && s.max_receives > 0 && !s.dlq) {
         return "--max-receives needs --dlq: it counts the deliveries "
                "before a message moves to the dead-letter queue";

@@ -112,16 +112,16 @@ std::string skipped_note(const redrive_options& o, std::int64_t skipped) {
                            ? "1 message was"
                            : std::to_string(skipped) + " messages were";
     // With --to, a missing or other-kind target fails the whole request
-    // instead (NOT_FOUND, BAD_REQUEST): only the FIFO reason is left.
-    std::string fifo =
-        "on a FIFO queue, a message is skipped while the oldest message of "
-        "its group is in flight";
+    // instead (NOT_FOUND, BAD_REQUEST): only messages in flight are left.
+    std::string busy =
+        "messages in flight stay (and on a FIFO queue, so does the rest "
+        "of their group)";
     std::string why =
-        o.to ? fifo
+        o.to ? busy
              : "a message is skipped when it has no source queue (give "
                "--to), or its source queue no longer exists or is of the "
                "other kind (FIFO or standard); " +
-                   fifo;
+                   busy;
     return what + " skipped and left in '" + o.queue + "': " + why;
 }
 

@@ -9,6 +9,7 @@
 #include "cmd/output_format.h"
 #include "cmd/output_sink.h"
 #include "cmd/reply_reader.h"
+#include "common/utf8.h"
 
 namespace dmq::cli {
 
@@ -131,7 +132,17 @@ command_runner setup_show(CLI::App& cmd) {
     add_queue_argument(cmd, o->queue);
     cmd.add_option("ID", o->id,
                    "id of the message, as dmq send or receive printed it")
-        ->required();
+        ->required()
+        ->check([](const std::string& id) -> std::string {
+            bool hex =
+                id.size() == 24 &&
+                id.find_first_not_of("0123456789abcdef") == std::string::npos;
+            return hex ? ""
+                       : "'" + printable(id) +
+                             "' is not a message id: ids are 24 "
+                             "lower-case hex digits, as dmq send "
+                             "printed them";
+        });
     add_format_option(cmd, o->json);
     return [o](command_context& ctx) {
         // Not "id": every envelope's "id" is its request id already.

@@ -262,19 +262,21 @@ TEST_CASE("queue redrive that skipped messages says why and exits 0",
                         "'dlq': a message is skipped when it has no source "
                         "queue (give --to)",
                         0) == 0);
-    CHECK(run.err.find("of its group is in flight\n") != std::string::npos);
+    CHECK(run.err.find("so does the rest of their group)\n") !=
+          std::string::npos);
 
     auto to = run_dmq(agent, {"queue", "redrive", "dlq", "--to", "jobs"});
     CHECK(to.err ==
-          "dmq: note: 3 messages were skipped and left in 'dlq': on a FIFO "
-          "queue, a message is skipped while the oldest message of its group "
-          "is in flight\n");
+          "dmq: note: 3 messages were skipped and left in 'dlq': messages "
+          "in flight stay (and on a FIFO queue, so does the rest of their "
+          "group)\n");
 }
 
 TEST_CASE("show prints a message's fields, - for those it has not",
           "[commands][net]") {
+    static const std::string kShown = "0123456789abcdef01234567";
     fake_agent agent([](const proto::request& r) {
-        if (*proto::fields(r.args).string("message_id") != "m1") {
+        if (*proto::fields(r.args).string("message_id") != kShown) {
             return std::vector{
                 error_reply(r, errc::not_found, "no message 'm9' in 'jobs'")};
         }
@@ -289,7 +291,7 @@ TEST_CASE("show prints a message's fields, - for those it has not",
                          {"expires_at", std::int64_t{1700000001000}},
                          {"size", 42}})};
     });
-    auto text = run_dmq(agent, {"show", "jobs", "m1"});
+    auto text = run_dmq(agent, {"show", "jobs", kShown});
     CHECK(text.status == 0);
     CHECK(text.out ==
           "id: m1\n"
@@ -306,12 +308,12 @@ TEST_CASE("show prints a message's fields, - for those it has not",
           "size: 42\n"
           "attributes: {\"kind\":\"a\\nb\"}\n");
 
-    auto json = run_dmq(agent, {"show", "jobs", "m1", "--format", "json"});
+    auto json = run_dmq(agent, {"show", "jobs", kShown, "--format", "json"});
     CHECK(json.out.find("\"visible_at\":null,") != std::string::npos);
     CHECK(json.out.find("\"group\":\"g1\",\"dedup_id\":null,") !=
           std::string::npos);
 
-    auto missing = run_dmq(agent, {"show", "jobs", "m9"});
+    auto missing = run_dmq(agent, {"show", "jobs", "0123456789abcdef01234599"});
     CHECK(missing.status == 4);
     CHECK(missing.err == "dmq: error: no message 'm9' in 'jobs'\n");
 }
