@@ -854,9 +854,11 @@ status queue_engine::delete_queue(const std::string& name, bool force,
     std::int64_t held =
         counts->visible + counts->in_flight + counts->delayed + counts->held;
     if (held > 0 && !force) {
-        return status(errc::queue_not_empty,
-                      "queue '" + name + "' holds " + std::to_string(held) +
-                          " messages; purge it first or delete with force");
+        return status(
+            errc::queue_not_empty,
+            "queue '" + name + "' holds " + std::to_string(held) +
+                " messages; purge it first (dmq queue purge) or delete "
+                "it with them (--force)");
     }
     if (auto s = commit_batch(); !s) {
         return s;
@@ -976,14 +978,17 @@ result<std::vector<sent_message>> queue_engine::send(
     // Check everything before writing anything: a send is all or nothing.
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto& m = batch[i];
-        std::string which = "message " + std::to_string(i + 1) + ": ";
+        std::string which =
+            batch.size() == 1
+                ? std::string("the message")
+                : "message " + std::to_string(i + 1) + " of this request";
         auto bad = [&](std::string why) {
-            return status(errc::bad_request, which + why);
+            return status(errc::bad_request, which + ": " + why);
         };
         if (static_cast<std::int64_t>(m.body.size()) > config.max_size) {
             return status(
                 errc::too_large,
-                which + std::to_string(m.body.size()) +
+                which + " is " + std::to_string(m.body.size()) +
                     " bytes, over the maximum size of queue '" + name + "' (" +
                     format_size(static_cast<std::uint64_t>(config.max_size)) +
                     ")");
@@ -993,7 +998,8 @@ result<std::vector<sent_message>> queue_engine::send(
         }
         if (config.fifo && m.group.empty()) {
             return bad("queue '" + name +
-                       "' is a FIFO queue: each message needs a group");
+                       "' is a FIFO queue: each message needs a group "
+                       "(dmq send --group G)");
         }
         if (config.fifo && m.delay_ms) {
             return bad("queue '" + name +
@@ -1008,7 +1014,7 @@ result<std::vector<sent_message>> queue_engine::send(
         if (!config.fifo && !m.group.empty()) {
             return bad("queue '" + name +
                        "' is not a FIFO queue: groups need a queue created "
-                       "with fifo");
+                       "as one (dmq queue create NAME --fifo)");
         }
         if (!m.group.empty()) {
             if (auto s = validate_group(m.group); !s) {
