@@ -84,30 +84,44 @@ std::string format_receipt(std::uint32_t uid, std::uint64_t seq,
     return buf;
 }
 
-std::optional<parsed_receipt> parse_receipt(std::string_view text) {
-    auto hex = [](std::string_view s, std::uint64_t& out) {
-        out = 0;
-        for (char c : s) {
-            int d = (c >= '0' && c <= '9')   ? c - '0'
-                    : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                                             : -1;
-            if (d < 0) {
-                return false;
-            }
-            out = out * 16 + static_cast<std::uint64_t>(d);
+namespace {
+
+bool parse_hex(std::string_view s, std::uint64_t& out) {
+    out = 0;
+    for (char c : s) {
+        int d = (c >= '0' && c <= '9')   ? c - '0'
+                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                                         : -1;
+        if (d < 0) {
+            return false;
         }
-        return true;
-    };
-    if (text.size() != 33 || text[24] != '.') {
+        out = out * 16 + static_cast<std::uint64_t>(d);
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<parsed_receipt> parse_message_id(std::string_view text) {
+    std::uint64_t uid = 0, seq = 0;
+    if (text.size() != 24 || !parse_hex(text.substr(0, 8), uid) ||
+        !parse_hex(text.substr(8), seq)) {
         return std::nullopt;
     }
-    std::uint64_t uid = 0, seq = 0, token = 0;
-    if (!hex(text.substr(0, 8), uid) || !hex(text.substr(8, 16), seq) ||
-        !hex(text.substr(25), token)) {
+    return parsed_receipt{static_cast<std::uint32_t>(uid), seq, 0};
+}
+
+std::optional<parsed_receipt> parse_receipt(std::string_view text) {
+    std::uint64_t token = 0;
+    if (text.size() != 33 || text[24] != '.' ||
+        !parse_hex(text.substr(25), token)) {
         return std::nullopt;
     }
-    return parsed_receipt{static_cast<std::uint32_t>(uid), seq,
-                          static_cast<std::uint32_t>(token)};
+    auto id = parse_message_id(text.substr(0, 24));
+    if (id) {
+        id->token = static_cast<std::uint32_t>(token);
+    }
+    return id;
 }
 
 queue_engine::queue_engine(engine_options options, spdlog::logger& log,
@@ -1035,9 +1049,11 @@ result<std::vector<sent_message>> queue_engine::send(
 
     std::vector<sent_message> out;
     out.reserve(batch.size());
+    bool keyed = false;  // some message had a dedup id (or body hash)
     for (const auto& m : batch) {
         std::string key = dedup_key(queue, m);
         if (!key.empty()) {
+            keyed = true;
             auto first = index_->find_dedup(queue.row.uid, key);
             if (!first) {
                 return first.error();
@@ -1072,7 +1088,9 @@ result<std::vector<sent_message>> queue_engine::send(
         }
         out.push_back({format_message_id(queue.row.uid, rec.seq), false});
     }
-    if (!request_id.empty()) {
+    // Without dedup ids the reply follows from the stored messages alone
+    // (replay_send_reply), so only a keyed send pays for saving it.
+    if (!request_id.empty() && keyed) {
         std::string saved;
         for (const auto& m : out) {
             saved += m.id;
@@ -1087,11 +1105,12 @@ result<std::vector<sent_message>> queue_engine::send(
     return out;
 }
 
-// The answer to a send retried after a restart. The reply saved with the
-// request id is the answer; only a crash between the logs' sync and the
-// index's commit loses it (the client then never had that reply), and
-// then it is rebuilt: the stored messages are known by request id, in
-// order, and a message that repeated a dedup id through that id.
+// The answer to a send retried after a restart. A send with dedup ids
+// saved its reply with the request id, and that is the answer; only a
+// crash between the logs' sync and the index's commit loses it (the
+// client then never had that reply). Otherwise it is rebuilt: the stored
+// messages are known by request id, in order, and a message that
+// repeated a dedup id through that id.
 result<std::vector<sent_message>> queue_engine::replay_send_reply(
     queue_state& q, const index::send_request& seen,
     const std::vector<outgoing_message>& batch) {
@@ -1496,8 +1515,7 @@ result<message_status> queue_engine::show(const std::string& name,
         return q.error();
     }
     queue_state& queue = **q;
-    auto parsed =
-        id.size() == 24 ? parse_receipt(id + ".00000001") : std::nullopt;
+    auto parsed = parse_message_id(id);
     if (!parsed) {
         return status(errc::bad_request,
                       "'" + id + "' is not a message id (24 hex digits)");

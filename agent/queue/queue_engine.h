@@ -313,5 +313,7 @@ struct parsed_receipt {
     std::uint32_t token = 0;
 };
 std::optional<parsed_receipt> parse_receipt(std::string_view text);
+// A message id; `token` is 0.
+std::optional<parsed_receipt> parse_message_id(std::string_view text);
 
 }  // namespace dmq::queue
