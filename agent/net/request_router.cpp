@@ -10,6 +10,7 @@
 #include "version.h"
 
 #include <set>
+#include <tuple>
 
 namespace dmq::net {
 
@@ -210,25 +211,20 @@ result<queue::outgoing_message> outgoing_arg(const value_map& m) {
         }
         out.priority = static_cast<int>(*priority);
     }
-    if (f.has("group")) {
-        auto group = f.string("group");
-        if (!group) {
-            return group.error();
+    for (auto [key, target, valid] :
+         {std::tuple{"group", &out.group, &validate_group},
+          std::tuple{"dedup_id", &out.dedup_id, &validate_dedup_id}}) {
+        if (!f.has(key)) {
+            continue;
         }
-        if (auto s = validate_group(*group); !s) {
-            return s;
+        auto text = f.string(key);
+        if (!text) {
+            return text.error();
         }
-        out.group = std::move(*group);
-    }
-    if (f.has("dedup_id")) {
-        auto id = f.string("dedup_id");
-        if (!id) {
-            return id.error();
+        if (auto s = valid(*text); !s) {
+            return s;  // present means valid: an empty one is no "none"
         }
-        if (auto s = validate_dedup_id(*id); !s) {
-            return s;
-        }
-        out.dedup_id = std::move(*id);
+        *target = std::move(*text);
     }
     return out;
 }

@@ -1030,6 +1030,8 @@ result<std::vector<sent_message>> queue_engine::send(
                        "' is not a FIFO queue: groups need a queue created "
                        "as one (dmq queue create NAME --fifo)");
         }
+        // Checked at the wire too, but the log must never hold a value its
+        // reader refuses (a priority over 9 would stop the next start).
         if (!m.group.empty()) {
             if (auto s = validate_group(m.group); !s) {
                 return bad(s.message());
