@@ -21,11 +21,7 @@ struct send_outcome {
 send_outcome must_send_noting(const agent_process& agent,
                               const std::string& queue, const std::string& body,
                               std::vector<std::string> options) {
-    std::vector<std::string> args{"send", queue};
-    args.insert(args.end(), options.begin(), options.end());
-    run_options o;
-    o.input = stdin_source::bytes(body);
-    dmq_run run = run_dmq(agent, args, o);
+    dmq_run run = run_send(agent, queue, body, options);
     must_exit(run, 0);
     REQUIRE(run.out.size() == 25);  // 24 hex digits and a newline
     return {run.out.substr(0, 24), run.err};

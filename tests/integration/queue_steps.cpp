@@ -35,14 +35,20 @@ void must_create_queue(const agent_process& agent, const std::string& name,
     must_exit(run_dmq(agent, args), 0);
 }
 
-std::string must_send(const agent_process& agent, const std::string& queue,
-                      const std::string& body,
-                      std::vector<std::string> options) {
+dmq_run run_send(const agent_process& agent, const std::string& queue,
+                 const std::string& body,
+                 const std::vector<std::string>& options) {
     std::vector<std::string> args{"send", queue};
     args.insert(args.end(), options.begin(), options.end());
     run_options o;
     o.input = stdin_source::bytes(body);
-    dmq_run run = run_dmq(agent, args, o);
+    return run_dmq(agent, args, o);
+}
+
+std::string must_send(const agent_process& agent, const std::string& queue,
+                      const std::string& body,
+                      std::vector<std::string> options) {
+    dmq_run run = run_send(agent, queue, body, options);
     must_exit(run, 0);
     auto ids = split_lines(run.out);
     INFO(run.describe());

@@ -29,6 +29,12 @@ struct received_message {
 void must_create_queue(const agent_process& agent, const std::string& name,
                        std::vector<std::string> options = {});
 
+// `dmq send QUEUE OPTIONS...` with `body` on stdin (so that any bytes
+// work), run to its end whatever it does.
+dmq_run run_send(const agent_process& agent, const std::string& queue,
+                 const std::string& body,
+                 const std::vector<std::string>& options = {});
+
 // `dmq send QUEUE` with `body` on stdin (so that any bytes work); must
 // exit 0 and print one message id, which it returns.
 std::string must_send(const agent_process& agent, const std::string& queue,
